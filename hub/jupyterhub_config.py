@@ -1,0 +1,44 @@
+"""JupyterHub configuration for OpenHexa Notebooks.
+
+Thin on purpose: the authenticator (`openhexa`) owns the App settings and the
+spawn hooks; this file picks the spawner, declares the App's service and turns
+on named servers (one per workspace). Settings are listed in the README.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
+
+# People log in through the OpenHexa App's session; the authenticator also sets
+# the Content-Security-Policy header from CONTENT_SECURITY_POLICY.
+c.JupyterHub.authenticator_class = "openhexa"
+
+# Default server: /user/<name>/; workspace servers: /user/<name>/<workspace slug>/.
+c.JupyterHub.allow_named_servers = True
+c.Spawner.default_url = "/lab"
+
+# The App launches workspace servers through the REST API with this token.
+hub_api_token = os.environ.get("HUB_API_TOKEN", "").strip()
+if not hub_api_token:
+    raise SystemExit("HUB_API_TOKEN is not set: it is the token the OpenHexa App uses on the hub API.")
+c.JupyterHub.services = [{"name": "openhexa-app", "api_token": hub_api_token}]
+c.JupyterHub.load_roles = [
+    {
+        "name": "openhexa-app",
+        "description": "Create users and start, stop and read their servers.",
+        "scopes": ["admin:users", "admin:servers"],
+        "services": ["openhexa-app"],
+    }
+]
+
+# KubeSpawner in production (Zero to JupyterHub), DockerSpawner on one machine.
+spawner = os.environ.get("OPENHEXA_SPAWNER") or (
+    "kubernetes" if os.environ.get("KUBERNETES_SERVICE_HOST") else "docker"
+)
+if spawner == "kubernetes":
+    c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+elif spawner == "docker":
+    c.JupyterHub.spawner_class = "openhexa_hub.docker.HostNetworkDockerSpawner"
+    c.DockerSpawner.image = os.environ.get("NOTEBOOK_IMAGE", "blsq/openhexa-base-notebook:dev")
+else:
+    raise SystemExit(f"OPENHEXA_SPAWNER={spawner!r}: use 'kubernetes' or 'docker'.")

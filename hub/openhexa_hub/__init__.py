@@ -1,0 +1,5 @@
+"""OpenHexa's JupyterHub authenticator and spawn hooks."""
+
+from .authenticator import OpenHexaAuthenticator
+
+__all__ = ["OpenHexaAuthenticator"]

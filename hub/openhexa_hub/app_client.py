@@ -1,0 +1,129 @@
+"""Calls from the hub to the OpenHexa App, as the App contract describes them.
+
+Every call is a POST that carries the person's App cookies (``sessionid`` and
+``csrftoken``), the ``X-CSRFToken`` header and a ``Referer`` of the hub's own
+origin, because Django rejects a POST without a valid CSRF pair. Redirects are
+never followed: a redirect is how Django says "not logged in".
+
+Each way an answer can go wrong maps to one exception, so callers decide what a
+person sees without looking at HTTP details:
+
+- :class:`NotLoggedIn`: the App says there is no valid session (a redirect).
+- :class:`AppRefused`: the App knows the person and says no (401 or 403).
+- :class:`AppUnavailable`: anything else: refused connection, timeout, 5xx,
+  another 4xx, HTML, invalid JSON, JSON of the wrong shape.
+
+Nothing here logs a response body: bodies carry credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+SESSION_COOKIE = "sessionid"
+CSRF_COOKIE = "csrftoken"
+
+
+class AppError(Exception):
+    """Base class: an App call did not give a usable answer."""
+
+
+class NotLoggedIn(AppError):
+    """The App has no valid session for these cookies."""
+
+
+class AppRefused(AppError):
+    """The App knows the person and refuses the request (401/403)."""
+
+
+class AppUnavailable(AppError):
+    """The App could not be reached or answered something unusable."""
+
+
+@dataclass(frozen=True)
+class AppCookies:
+    """The two App cookies the hub forwards."""
+
+    sessionid: str
+    csrftoken: str
+
+    @classmethod
+    def from_request(cls, request) -> AppCookies | None:
+        """Read the App cookies from a tornado request; None when either is missing."""
+        cookies = request.cookies
+        session = cookies.get(SESSION_COOKIE)
+        csrf = cookies.get(CSRF_COOKIE)
+        if session is None or csrf is None or not session.value or not csrf.value:
+            return None
+        return cls(sessionid=session.value, csrftoken=csrf.value)
+
+    def header(self) -> str:
+        jar = SimpleCookie()
+        jar[SESSION_COOKIE] = self.sessionid
+        jar[CSRF_COOKIE] = self.csrftoken
+        return "; ".join(morsel.OutputString() for morsel in jar.values())
+
+
+class AppClient:
+    """A small asynchronous client for the App's notebooks endpoints."""
+
+    def __init__(self, *, connect_timeout: float, read_timeout: float, log):
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.log = log
+
+    async def post_json(
+        self,
+        url: str,
+        cookies: AppCookies,
+        referer: str,
+        form: dict[str, str] | None = None,
+    ) -> dict:
+        """POST to ``url`` with the person's cookies; return the JSON object answered."""
+        request = HTTPRequest(
+            url,
+            method="POST",
+            headers={
+                "Cookie": cookies.header(),
+                "X-CSRFToken": cookies.csrftoken,
+                "Referer": referer,
+                "Accept": "application/json",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            body=urlencode(form or {}),
+            follow_redirects=False,
+            connect_timeout=self.connect_timeout,
+            request_timeout=self.read_timeout,
+        )
+        try:
+            response = await AsyncHTTPClient().fetch(request, raise_error=False)
+        except HTTPClientError as error:  # timeouts surface as code 599
+            raise AppUnavailable(f"{url}: {error}") from None
+        except OSError as error:  # refused connection, unknown host
+            raise AppUnavailable(f"{url}: {error.__class__.__name__}: {error}") from None
+
+        code = response.code
+        if code == 599:
+            reason = response.error or "no answer"
+            raise AppUnavailable(f"{url}: {reason}")
+        if 300 <= code < 400:
+            raise NotLoggedIn(f"{url} answered {code} (redirect to login)")
+        if code in (401, 403):
+            raise AppRefused(f"{url} answered {code}")
+        if code != 200:
+            raise AppUnavailable(f"{url} answered {code}")
+        content_type = response.headers.get("Content-Type", "")
+        if "json" not in content_type:
+            raise AppUnavailable(f"{url} answered 200 with {content_type or 'no content type'}, not JSON")
+        try:
+            payload = json.loads(response.body)
+        except ValueError:
+            raise AppUnavailable(f"{url} answered invalid JSON") from None
+        if not isinstance(payload, dict):
+            raise AppUnavailable(f"{url} answered JSON that is not an object")
+        return payload

@@ -1,0 +1,155 @@
+"""Turn the App's credentials answers into spawner settings.
+
+Kept free of HTTP and of the authenticator so each rule can be tested on a
+real DockerSpawner or KubeSpawner without a hub.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+
+HASH_PATTERN = re.compile(r"^[0-9a-f]{6,64}$")
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# Template fields that make a volume personal (a person's home), as used by
+# KubeSpawner's and DockerSpawner's volume templates.
+PERSONAL_FIELDS = re.compile(
+    r"\{(username|safe_username|escaped_username|unescaped_username|"
+    r"user_server|safe_user_server|escaped_user_server|userid|pvc_name|prefix)\}"
+)
+
+
+class BadCredentials(ValueError):
+    """The App's credentials answer does not have the contract's shape."""
+
+
+@dataclass
+class Credentials:
+    """What a server gets from the App: environment variables and files."""
+
+    env: dict[str, str]
+    files: dict[str, str] = field(default_factory=dict)  # path -> base64 content
+    server_hash: str | None = None
+    image: str | None = None
+
+
+def _env_from(payload: dict) -> dict[str, str]:
+    env = payload.get("env", {})
+    if not isinstance(env, dict):
+        raise BadCredentials("'env' is not an object")
+    clean = {}
+    for name, value in env.items():
+        if not isinstance(name, str) or not ENV_NAME_PATTERN.match(name):
+            raise BadCredentials("an environment variable has an invalid name")
+        if value is None:
+            continue
+        if not isinstance(value, (str, int, float, bool)):
+            raise BadCredentials(f"environment variable {name} is not a scalar")
+        # Numbers and booleans become their JSON spelling: 5432, true.
+        clean[name] = value if isinstance(value, str) else json.dumps(value)
+    return clean
+
+
+def parse_default_credentials(payload: dict) -> Credentials:
+    """Parse a ``/notebooks/default-credentials/`` answer."""
+    files = payload.get("files") or {}
+    if not isinstance(files, dict):
+        raise BadCredentials("'files' is not an object")
+    for path, content in files.items():
+        try:
+            base64.b64decode(content, validate=True)
+        except (ValueError, TypeError):
+            raise BadCredentials(f"file {path} is not valid base64") from None
+    return Credentials(env=_env_from(payload), files={str(p): c for p, c in files.items()})
+
+
+def parse_workspace_credentials(payload: dict) -> Credentials:
+    """Parse a ``/workspaces/credentials/`` answer."""
+    server_hash = payload.get("notebooks_server_hash")
+    if not isinstance(server_hash, str) or not HASH_PATTERN.match(server_hash):
+        raise BadCredentials("'notebooks_server_hash' is missing or not lowercase hex")
+    image = payload.get("image") or None
+    if image is not None and not isinstance(image, str):
+        raise BadCredentials("'image' is not a string")
+    return Credentials(env=_env_from(payload), server_hash=server_hash, image=image)
+
+
+def is_kubespawner(spawner) -> bool:
+    """True for KubeSpawner and its subclasses, without importing kubespawner."""
+    return any(cls.__name__ == "KubeSpawner" for cls in type(spawner).__mro__)
+
+
+def escape_for_spawner(spawner, value: str) -> str:
+    """Escape a value so the spawner passes it on unchanged.
+
+    KubeSpawner expands ``{...}`` in environment values as templates
+    (``str.format``), so braces are doubled for it. Other spawners pass values
+    through as they are.
+    """
+    if is_kubespawner(spawner):
+        return value.replace("{", "{{").replace("}", "}}")
+    return value
+
+
+def add_environment(spawner, env: dict[str, str]) -> None:
+    """Add ``env`` to the spawner's environment, escaped for that spawner."""
+    merged = dict(spawner.environment)
+    merged.update({name: escape_for_spawner(spawner, value) for name, value in env.items()})
+    spawner.environment = merged
+
+
+def name_after_hash(spawner, server_hash: str) -> str:
+    """Name the container or pod after the App's server hash; return the name."""
+    name = f"jupyter-{server_hash}"
+    if is_kubespawner(spawner):
+        spawner.pod_name = name
+    elif hasattr(spawner, "object_name"):  # DockerSpawner
+        spawner.object_name = name
+    return name
+
+
+def _is_personal(template) -> bool:
+    return bool(PERSONAL_FIELDS.search(str(template)))
+
+
+def drop_personal_volumes(spawner) -> list[str]:
+    """Remove every volume that is a person's home; return what was removed.
+
+    A volume is personal when its name, claim or host source is a template on
+    the person (``{username}``, ``{pvc_name}``, ...). Shared volumes, such as
+    ``/dev/fuse``, stay.
+    """
+    removed: list[str] = []
+    if is_kubespawner(spawner):
+        volumes = spawner.volumes
+        items = list(volumes.items()) if isinstance(volumes, dict) else list(enumerate(volumes))
+        kept = []
+        for key, volume in items:
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName", "")
+            if _is_personal(volume.get("name", "")) or _is_personal(claim):
+                removed.append(volume.get("name", str(key)))
+            else:
+                kept.append((key, volume))
+        spawner.volumes = dict(kept) if isinstance(volumes, dict) else [v for _, v in kept]
+        mounts = spawner.volume_mounts
+        mount_items = list(mounts.items()) if isinstance(mounts, dict) else list(enumerate(mounts))
+        kept_mounts = [(k, m) for k, m in mount_items if m.get("name") not in removed]
+        spawner.volume_mounts = dict(kept_mounts) if isinstance(mounts, dict) else [m for _, m in kept_mounts]
+        spawner.storage_pvc_ensure = False
+    elif hasattr(spawner, "volumes") and isinstance(spawner.volumes, dict):  # DockerSpawner
+        kept = {}
+        for source, target in spawner.volumes.items():
+            if _is_personal(source):
+                removed.append(source)
+            else:
+                kept[source] = target
+        spawner.volumes = kept
+    return removed
+
+
+def image_allowed(image: str, spawner_image: str | None, allowed: list[str]) -> bool:
+    """An image is allowed when it is the spawner's own or on the allow-list."""
+    return image == spawner_image or image in allowed

@@ -1,0 +1,60 @@
+"""Traitlets whose default comes from an environment variable.
+
+The value is read when the configurable is created, not when this module is
+imported, so a test or a deployment that sets the variable late still wins.
+Configuration (``c.OpenHexaAuthenticator.x = ...``) overrides the variable.
+"""
+
+from __future__ import annotations
+
+import os
+
+from traitlets import Float, List, Undefined, Unicode
+
+
+class _FromEnv:
+    def __init__(self, env: str, fallback, **kwargs):
+        super().__init__(**kwargs)
+        self.env = env
+        self.fallback = fallback
+        self.default_value = Undefined
+        self.metadata["env"] = env
+
+    def make_dynamic_default(self):
+        raw = os.environ.get(self.env, "").strip()
+        if not raw:
+            return self.fallback
+        try:
+            return self.parse_env(raw)
+        except ValueError:
+            raise ValueError(f"{self.env}={raw!r} is not a valid {self.info()}") from None
+
+    def parse_env(self, raw: str):
+        return self.from_string(raw)
+
+
+class EnvUnicode(_FromEnv, Unicode):
+    """A string setting; default from ``env``, else ``fallback``."""
+
+    def __init__(self, env: str, fallback: str = "", **kwargs):
+        super().__init__(env, fallback, **kwargs)
+
+
+class EnvFloat(_FromEnv, Float):
+    """A number setting; default from ``env``, else ``fallback``."""
+
+    def __init__(self, env: str, fallback: float, **kwargs):
+        super().__init__(env, fallback, **kwargs)
+
+
+class EnvList(_FromEnv, List):
+    """A list of strings; default from ``env`` split on commas, else empty."""
+
+    def __init__(self, env: str, **kwargs):
+        super().__init__(env, [], trait=Unicode(), **kwargs)
+
+    def make_dynamic_default(self):
+        return list(super().make_dynamic_default())
+
+    def parse_env(self, raw: str):
+        return [item.strip() for item in raw.split(",") if item.strip()]
