@@ -1,0 +1,1 @@
+"""The mock OpenHexa App: `python -m tests.mockapp --port 8000`."""
