@@ -1,0 +1,60 @@
+"""Fixtures shared by every test tier."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support import ROOT, Hub, MockApp
+
+UNIT_HUB_CONFIG = ROOT / "tests" / "unit" / "hub_config.py"
+
+DEMO = {
+    "alice": ("alice@openhexa.test", "alice-pass"),
+    "bob": ("bob@openhexa.test", "bob-pass"),
+    "mixed": ("Mixed.Case+tag@openhexa.test", "mixed-pass"),
+}
+
+
+@pytest.fixture(scope="session")
+def mock_app(tmp_path_factory):
+    """The mock OpenHexa App, one process for the session."""
+    app = MockApp.start(tmp_path_factory.mktemp("mockapp"))
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def app(mock_app):
+    """The mock App, answering normally; its switches are reset after the test."""
+    mock_app.set_mode("ok")
+    mock_app.clear_calls()
+    yield mock_app
+    mock_app.set_mode("ok")
+
+
+@pytest.fixture(scope="session")
+def hub(mock_app, tmp_path_factory):
+    """A real JupyterHub with this project's config, talking to the mock App."""
+    started = Hub.start(
+        mock_app.url,
+        tmp_path_factory.mktemp("hub"),
+        UNIT_HUB_CONFIG,
+        extra_env={"APP_READ_TIMEOUT": "2", "APP_CONNECT_TIMEOUT": "2"},
+    )
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def login(app, hub):
+    """Log a demo person in to the App and then the hub; returns their browser session."""
+
+    def log_in(who: str):
+        email, password = DEMO[who]
+        session = app.login(email, password)
+        response = session.get(f"{hub.url}/hub/login", allow_redirects=False, timeout=30)
+        assert response.status_code == 302, f"hub login of {who}: {response.status_code}"
+        assert "jupyterhub-hub-login" in session.cookies, "the hub set no login cookie"
+        return session
+
+    return log_in

@@ -1,0 +1,232 @@
+"""Helpers every test tier shares: waits with deadlines, free ports, processes, the mock App."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class WaitTimeout(AssertionError):
+    """A wait ran out of time; the message says what it waited for."""
+
+
+def wait_until(predicate, what: str, timeout: float = 30.0, interval: float = 0.2):
+    """Poll ``predicate`` until it returns something truthy; return that.
+
+    Fails with ``what`` in the message once ``timeout`` seconds have passed.
+    Exceptions from ``predicate`` count as "not yet" and the last one is shown.
+    """
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except WaitTimeout:
+            raise  # the predicate knows it can never succeed
+        except Exception as error:  # noqa: BLE001 - "not yet", reported on timeout
+            last_error = error
+        if time.monotonic() >= deadline:
+            detail = f" (last error: {last_error!r})" if last_error else ""
+            raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers_ok(url: str) -> bool:
+    """True once ``url`` answers 200."""
+    try:
+        return requests.get(url, timeout=2, allow_redirects=False).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@dataclass
+class Process:
+    """A background process whose output goes to a log file; always stopped."""
+
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    @classmethod
+    def start(cls, name: str, args: list[str], log_path: Path, env: dict | None = None, cwd=ROOT):
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
+        popen = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
+        )
+        log.close()
+        return cls(name, popen, log_path)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def wait_ready(self, url: str, timeout: float = 60.0):
+        """Wait until ``url`` answers 200; fail at once, with the log, if the process dies."""
+
+        def ready():
+            if not self.alive():
+                raise WaitTimeout(f"{self.name} exited ({self.popen.returncode}):\n{self.log()[-3000:]}")
+            return answers_ok(url)
+
+        wait_until(ready, f"{self.name} to answer 200 at {url}", timeout)
+
+    def stop(self, timeout: float = 15.0):
+        if not self.alive():
+            return
+        os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+
+
+class MockApp:
+    """The mock OpenHexa App in its own process, with its test switches."""
+
+    def __init__(self, process: Process, url: str):
+        self.process = process
+        self.url = url
+
+    @classmethod
+    def start(cls, log_dir: Path, port: int | None = None, env: dict | None = None) -> MockApp:
+        port = port or free_port()
+        process = Process.start(
+            "mock App",
+            [sys.executable, "-m", "tests.mockapp", "--port", str(port)],
+            log_dir / "mockapp.log",
+            env={**os.environ, **(env or {})},
+        )
+        app = cls(process, f"http://127.0.0.1:{port}")
+        process.wait_ready(f"http://127.0.0.1:{port}/login")
+        return app
+
+    def set_mode(self, mode: str = "ok", delay: float = 0.0):
+        response = requests.post(f"{self.url}/_mock/mode", json={"mode": mode, "delay": delay}, timeout=5)
+        response.raise_for_status()
+
+    def calls(self) -> list[dict]:
+        return requests.get(f"{self.url}/_mock/calls", timeout=5).json()["calls"]
+
+    def clear_calls(self):
+        requests.delete(f"{self.url}/_mock/calls", timeout=5)
+
+    def login(self, email: str, password: str) -> requests.Session:
+        """A browser-like session logged in to the App (cookies sessionid, csrftoken)."""
+        session = requests.Session()
+        session.get(f"{self.url}/login", timeout=5)
+        response = session.post(
+            f"{self.url}/login?next=/",
+            data={
+                "email": email,
+                "password": password,
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{self.url}/login"},
+            allow_redirects=False,
+            timeout=5,
+        )
+        assert response.status_code == 302, f"login as {email} failed: {response.status_code}"
+        return session
+
+    def logout(self, session: requests.Session, follow: bool = True) -> requests.Response:
+        """Log out of the App; with ``follow``, the browser goes on to the hub's logout."""
+        return session.post(
+            f"{self.url}/logout",
+            data={"csrfmiddlewaretoken": session.cookies["csrftoken"]},
+            headers={"Referer": f"{self.url}/"},
+            allow_redirects=follow,
+            timeout=60,
+        )
+
+    def stop(self):
+        self.process.stop()
+
+
+@dataclass
+class Hub:
+    """A real JupyterHub (with its proxy) in its own process group."""
+
+    process: Process
+    url: str  # the proxy, as people reach the hub
+    api_token: str
+    data_dir: Path
+
+    @classmethod
+    def start(cls, app_url: str, data_dir: Path, config: Path, extra_env: dict | None = None) -> Hub:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        port, hub_port, api_port = free_port(), free_port(), free_port()
+        token = os.urandom(16).hex()
+        env = {
+            **os.environ,
+            "PATH": f"{ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}",
+            "PYTHONPATH": str(ROOT),
+            "CONFIGPROXY_AUTH_TOKEN": os.urandom(16).hex(),
+            "HUB_API_TOKEN": token,
+            **app_settings(app_url),
+            **(extra_env or {}),
+        }
+        args = [
+            sys.executable, "-m", "jupyterhub", "-f", str(config),
+            "--ip=127.0.0.1", f"--port={port}",
+            "--JupyterHub.hub_ip=127.0.0.1", f"--JupyterHub.hub_port={hub_port}",
+            f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{api_port}",
+            f"--ConfigurableHTTPProxy.pid_file={data_dir / 'proxy.pid'}",
+            f"--JupyterHub.db_url=sqlite:///{data_dir / 'jupyterhub.sqlite'}",
+            f"--JupyterHub.cookie_secret_file={data_dir / 'cookie_secret'}",
+        ]  # fmt: skip
+        process = Process.start("hub", args, data_dir / "hub.log", env=env, cwd=data_dir)
+        hub = cls(process, f"http://127.0.0.1:{port}", token, data_dir)
+        process.wait_ready(f"{hub.url}/hub/api/")
+        return hub
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        """Call the hub's REST API as the OpenHexa App's service."""
+        headers = {"Authorization": f"token {self.api_token}", **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.url}/hub/api{path}", headers=headers, timeout=30, **kwargs)
+
+    def server(self, name: str, server: str = "") -> dict | None:
+        """The hub's model of one server, or None when it does not exist."""
+        model = self.api("GET", f"/users/{quote(name, safe='')}").json()
+        return model.get("servers", {}).get(server)
+
+    def database_bytes(self) -> bytes:
+        return b"".join(p.read_bytes() for p in self.data_dir.glob("jupyterhub.sqlite*"))
+
+    def stop(self):
+        self.process.stop(timeout=30)
+
+
+def app_settings(app_url: str) -> dict[str, str]:
+    """The hub's environment for an App at ``app_url``, as deployments set it."""
+    return {
+        "AUTHENTICATION_URL": f"{app_url}/notebooks/authenticate/",
+        "DEFAULT_CREDENTIALS_URL": f"{app_url}/notebooks/default-credentials/",
+        "WORKSPACE_CREDENTIALS_URL": f"{app_url}/workspaces/credentials/",
+        "LOGOUT_REDIRECT_URL": f"{app_url}/login",
+        "HEXA_SERVER_URL": app_url,
+        "CONTENT_SECURITY_POLICY": f"frame-ancestors 'self' {app_url}",
+    }

@@ -1,0 +1,91 @@
+"""/hub/login: the App's session is the only way in."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from tests.conftest import DEMO
+
+
+def test_anonymous_visit_goes_to_app_login_and_comes_back(app, hub):
+    response = requests.get(f"{hub.url}/hub/", timeout=30)  # follows the hub's own redirects
+    final = response.history[-1] if response.history else response
+    location = final.headers["Location"]
+    assert location.startswith(f"{app.url}/login?"), location
+    back = parse_qs(urlsplit(location).query)["next"][0]
+    assert back.startswith(f"{hub.url}/hub/login"), back
+
+
+def test_app_session_logs_in_and_calls_follow_the_contract(app, hub):
+    session = app.login(*DEMO["alice"])
+    response = session.get(f"{hub.url}/hub/login", allow_redirects=False, timeout=30)
+    assert response.status_code == 302
+    assert "jupyterhub-hub-login" in session.cookies
+    me = session.get(f"{hub.url}/hub/api/user", timeout=30)
+    assert me.json()["name"] == "alice@openhexa.test"
+
+    (call,) = [c for c in app.calls() if c["path"] == "/notebooks/authenticate/"]
+    assert call["cookies"] == ["csrftoken", "sessionid"]
+    assert call["csrf_header"]
+    assert urlsplit(call["referer"]).hostname == "127.0.0.1"
+
+
+def test_usernames_are_normalised(login, hub):
+    session = login("mixed")
+    assert session.get(f"{hub.url}/hub/api/user", timeout=30).json()["name"] == "mixed.case+tag@openhexa.test"
+
+
+def test_hub_pages_send_the_csp(app, hub):
+    response = requests.get(f"{hub.url}/hub/login", allow_redirects=False, timeout=30)
+    assert response.headers["Content-Security-Policy"] == f"frame-ancestors 'self' {app.url}"
+
+
+def test_stale_app_session_goes_to_app_login(app, hub):
+    session = requests.Session()
+    session.cookies.set("sessionid", "not-a-session")
+    session.cookies.set("csrftoken", "abc")
+    response = session.get(f"{hub.url}/hub/login", allow_redirects=False, timeout=30)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(f"{app.url}/login?")
+    assert "jupyterhub-hub-login" not in session.cookies
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "html",
+        "invalid-json",
+        "not-object",
+        "no-username",
+        "status-500",
+        "status-502",
+        "status-404",
+        "status-400",
+    ],
+)
+def test_bad_app_answers_give_503_and_never_log_in(app, hub, mode):
+    session = app.login(*DEMO["alice"])
+    app.set_mode(mode)
+    response = session.get(f"{hub.url}/hub/login", allow_redirects=False, timeout=30)
+    assert response.status_code == 503, response.text[:500]
+    assert "The OpenHexa App is unavailable" in response.text
+    assert "jupyterhub-hub-login" not in session.cookies
+
+
+def test_a_redirect_is_not_followed_and_means_not_logged_in(app, hub):
+    session = app.login(*DEMO["alice"])
+    app.set_mode("redirect")
+    response = session.get(f"{hub.url}/hub/login", allow_redirects=False, timeout=30)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(f"{app.url}/login?")
+    assert "jupyterhub-hub-login" not in session.cookies
+    assert "elsewhere.invalid" not in response.headers["Location"]
+
+
+def test_a_username_that_is_not_an_email_is_refused(app, hub):
+    session = app.login(*DEMO["alice"])
+    app.set_mode("bad-username")
+    response = session.get(f"{hub.url}/hub/login", allow_redirects=False, timeout=30)
+    assert response.status_code == 403
+    assert "jupyterhub-hub-login" not in session.cookies

@@ -1,0 +1,116 @@
+"""Settings: traitlets with environment defaults, required ones stop the hub, the README table matches."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+from traitlets.config import Config
+
+from openhexa_hub import OpenHexaAuthenticator
+from openhexa_hub.authenticator import REQUIRED
+from tests.support import ROOT, app_settings
+
+APP = "http://app.test:8000"
+
+
+@pytest.fixture
+def app_env(monkeypatch):
+    for name, value in app_settings(APP).items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+def test_settings_default_to_the_environment(app_env):
+    app_env.setenv("APP_READ_TIMEOUT", "7.5")
+    app_env.setenv("ALLOWED_IMAGES", "blsq/openhexa-base-notebook:1.0, blsq/other:2")
+    auth = OpenHexaAuthenticator()
+    assert auth.authentication_url == f"{APP}/notebooks/authenticate/"
+    assert auth.content_security_policy == f"frame-ancestors 'self' {APP}"
+    assert auth.app_read_timeout == 7.5
+    assert auth.app_connect_timeout == 5.0
+    assert auth.allowed_images == ["blsq/openhexa-base-notebook:1.0", "blsq/other:2"]
+    assert auth.app_login_url == f"{APP}/login"
+    assert auth.auto_login and auth.refresh_pre_spawn and auth.allow_all
+
+
+def test_configuration_overrides_the_environment(app_env):
+    config = Config()
+    config.OpenHexaAuthenticator.authentication_url = "http://other/notebooks/authenticate/"
+    config.OpenHexaAuthenticator.app_login_url = "http://other/accounts/login/"
+    auth = OpenHexaAuthenticator(config=config)
+    assert auth.authentication_url == "http://other/notebooks/authenticate/"
+    assert auth.app_login_url == "http://other/accounts/login/"
+
+
+def test_a_malformed_number_names_its_variable(app_env):
+    app_env.setenv("APP_CONNECT_TIMEOUT", "soon")
+    with pytest.raises(ValueError, match="APP_CONNECT_TIMEOUT"):
+        OpenHexaAuthenticator()
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_each_missing_required_setting_is_named(app_env, name):
+    env_name = OpenHexaAuthenticator.class_traits()[name].metadata["env"]
+    app_env.delenv(env_name)
+    with pytest.raises(ValueError, match=env_name):
+        OpenHexaAuthenticator()
+
+
+def run_hub_config_check(env: dict) -> subprocess.CompletedProcess:
+    """Start a hub with the project's config far enough to load settings, then stop."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyterhub",
+            "-f",
+            str(ROOT / "hub" / "jupyterhub_config.py"),
+            "--JupyterHub.db_url=sqlite:///:memory:",
+            "--ip=127.0.0.1",
+            "--port=1",
+        ],  # fmt: skip
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/tmp",
+    )
+
+
+def test_the_hub_refuses_to_start_without_app_settings():
+    result = run_hub_config_check({"HUB_API_TOKEN": "x" * 32})
+    assert result.returncode != 0
+    for name in ("AUTHENTICATION_URL", "CONTENT_SECURITY_POLICY", "HEXA_SERVER_URL"):
+        assert name in result.stderr + result.stdout
+
+
+def test_the_hub_refuses_to_start_without_its_api_token():
+    result = run_hub_config_check(app_settings(APP))
+    assert result.returncode != 0
+    assert "HUB_API_TOKEN" in result.stderr + result.stdout
+
+
+def readme_settings() -> dict[str, tuple[str, str]]:
+    """The README's settings table: setting -> (environment variable, default)."""
+    rows = {}
+    table = (ROOT / "README.md").read_text().split("<!-- settings-table -->")[1]
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].startswith("`") and not cells[0].startswith("`-"):
+            rows[cells[0].strip("`")] = (cells[1].strip("`"), cells[2])
+    return rows
+
+
+def test_the_readme_table_lists_every_setting_with_its_variable_and_default():
+    documented = readme_settings()
+    for name, trait in OpenHexaAuthenticator.class_traits(env=lambda env: env is not None).items():
+        key = f"OpenHexaAuthenticator.{name}"
+        assert key in documented, f"{key} is not in the README's settings table"
+        env, default = documented[key]
+        assert env == trait.metadata["env"], key
+        expected = "required" if name in REQUIRED else None
+        if expected:
+            assert default.lower().startswith("required"), key
+        elif trait.fallback not in ("", []):
+            assert re.search(rf"`{re.escape(str(trait.fallback))}`", default), f"{key} default {default!r}"

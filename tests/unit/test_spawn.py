@@ -1,0 +1,133 @@
+"""Spawns through the real hub: credentials from the App reach the server, intact, and only there."""
+
+from urllib.parse import quote
+
+import pytest
+import requests
+import yaml
+
+from tests.support import ROOT, wait_until
+
+FIXTURES = yaml.safe_load((ROOT / "tests" / "mockapp" / "fixtures.yaml").read_text())
+WORKSPACE = "malaria-dashboards"
+WORKSPACE_ENV = FIXTURES["workspaces"][WORKSPACE]["env"]
+ALICE = "alice@openhexa.test"
+
+
+def app_cookies(session) -> str:
+    """The App cookies a browser holds, as the App forwards them to the hub."""
+    return "; ".join(f"{k}={session.cookies[k]}" for k in ("sessionid", "csrftoken") if k in session.cookies)
+
+
+def server_env(hub, session, name: str, server: str = "") -> dict:
+    path = f"/user/{quote(name, safe='@')}/" + (f"{server}/" if server else "")
+    response = session.get(f"{hub.url}{path}env", timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def launch_workspace(hub, session, name: str, workspace: str = WORKSPACE) -> requests.Response:
+    """What the App does: create the user, POST the named server with the person's cookies."""
+    user = quote(name, safe="")
+    hub.api("POST", f"/users/{user}")
+    return hub.api(
+        "POST", f"/users/{user}/servers/{workspace}", json={}, headers={"Cookie": app_cookies(session)}
+    )
+
+
+def wait_ready(hub, name, server=""):
+    return wait_until(
+        lambda: (hub.server(name, server) or {}).get("ready"), f"{name}'s server {server!r} to be ready"
+    )
+
+
+def stop(hub, name, server=""):
+    user = quote(name, safe="")
+    path = f"/users/{user}/servers/{server}" if server else f"/users/{user}/server"
+    hub.api("DELETE", path)
+    wait_until(lambda: hub.server(name, server) is None, f"{name}'s server {server!r} to stop")
+
+
+@pytest.fixture
+def alice(login, hub):
+    session = login("alice")
+    yield session
+    for server in ("", WORKSPACE):
+        if hub.server(ALICE, server):
+            stop(hub, ALICE, server)
+
+
+def test_default_server_gets_default_credentials(alice, hub):
+    response = alice.get(f"{hub.url}/hub/spawn", timeout=60)
+    assert response.status_code == 200, response.text[:500]
+    wait_ready(hub, ALICE)
+    env = server_env(hub, alice, ALICE)
+    expected = FIXTURES["users"][0]["default_credentials"]
+    for name, value in expected["env"].items():
+        assert env[name] == value
+    assert env["HEXA_SERVER_URL"].startswith("http://127.0.0.1:")
+    assert "OPENHEXA_FILES" in env
+
+
+def test_workspace_server_gets_workspace_credentials_intact(alice, app, hub):
+    response = launch_workspace(hub, alice, ALICE)
+    assert response.status_code in (201, 202), response.text
+    wait_ready(hub, ALICE, WORKSPACE)
+    env = server_env(hub, alice, ALICE, WORKSPACE)
+    for name, value in WORKSPACE_ENV.items():
+        assert env[name] == value, name  # the {braces} value included
+    assert env["HEXA_WORKSPACE"] == WORKSPACE
+    assert env["HEXA_SERVER_URL"] == app.url
+    calls = [c for c in app.calls() if c["path"] == "/workspaces/credentials/"]
+    assert calls and calls[-1]["form"] == {"workspace": WORKSPACE}
+
+
+def test_a_person_outside_the_workspace_is_refused_with_a_message(login, hub):
+    bob = login("bob")
+    response = launch_workspace(hub, bob, "bob@openhexa.test")
+    assert response.status_code == 403
+    assert "may not open notebooks in the workspace" in response.json()["message"]
+    assert hub.server("bob@openhexa.test", WORKSPACE) is None
+
+
+def test_someone_elses_app_session_cannot_start_a_server(login, hub):
+    bob = login("bob")
+    response = launch_workspace(hub, bob, ALICE)
+    assert response.status_code == 403
+    assert hub.server(ALICE, WORKSPACE) is None
+
+
+def test_no_spawn_after_logging_out_of_the_app(alice, app, hub):
+    # The App session ends and the browser never reaches the hub's logout:
+    # the hub cookie is still there.
+    assert app.logout(alice, follow=False).status_code == 302
+    response = alice.get(f"{hub.url}/hub/spawn", allow_redirects=False, timeout=60)
+    assert response.status_code in (302, 403)
+    if response.status_code == 302:
+        assert "/login" in response.headers["Location"]
+    assert hub.server(ALICE) is None
+    api = launch_workspace(hub, alice, ALICE)
+    assert api.status_code == 403
+    assert "session has ended" in api.json()["message"]
+
+
+def test_app_unavailable_at_spawn_fails_with_503(alice, app, hub):
+    app.set_mode("status-500")
+    response = launch_workspace(hub, alice, ALICE)
+    assert response.status_code == 503
+    assert "The OpenHexa App is unavailable" in response.json()["message"]
+    assert hub.server(ALICE, WORKSPACE) is None
+
+
+def test_no_credential_reaches_the_logs_or_the_database(alice, hub):
+    alice.get(f"{hub.url}/hub/spawn", timeout=60)
+    wait_ready(hub, ALICE)
+    assert launch_workspace(hub, alice, ALICE).status_code in (201, 202)
+    wait_ready(hub, ALICE, WORKSPACE)
+    secrets = [v for v in WORKSPACE_ENV.values() if len(v) > 12 and "/" not in v]
+    secrets += list(FIXTURES["users"][0]["default_credentials"]["env"].values())
+    log = hub.process.log()
+    database = hub.database_bytes()
+    for secret in secrets:
+        assert secret not in log, f"a credential reached the hub log: {secret[:4]}..."
+        assert secret.encode() not in database, f"a credential is in the hub database: {secret[:4]}..."
