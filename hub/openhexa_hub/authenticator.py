@@ -27,9 +27,7 @@ from .traits import EnvFloat, EnvList, EnvUnicode
 EMAIL_PATTERN = re.compile(r"^[a-z0-9._%+\-']+@[a-z0-9\-]+(\.[a-z0-9\-]+)+$")
 
 APP_UNAVAILABLE = "The OpenHexa App is unavailable, try again in a moment."
-SESSION_ENDED = (
-    "Your OpenHexa session has ended: log in to the OpenHexa App again, then reopen your notebooks."
-)
+SESSION_ENDED = "Your OpenHexa session has ended: log in to the OpenHexa App again, then reopen your notebooks."
 
 REQUIRED = (
     "authentication_url",
@@ -80,8 +78,7 @@ class OpenHexaAuthenticator(Authenticator):
     authentication_url = EnvUnicode(
         "AUTHENTICATION_URL",
         config=True,
-        help="The App's `/notebooks/authenticate/` endpoint, as the hub reaches it "
-        "(env AUTHENTICATION_URL). Required.",
+        help="The App's `/notebooks/authenticate/` endpoint, as the hub reaches it (env AUTHENTICATION_URL). Required.",
     )
     default_credentials_url = EnvUnicode(
         "DEFAULT_CREDENTIALS_URL",
@@ -298,20 +295,14 @@ class OpenHexaAuthenticator(Authenticator):
         self._check_owner(user, await self.app_username(handler, cookies))
         workspace = spawner.name
         try:
-            payload = await self._post(
-                self.workspace_credentials_url, handler, cookies, {"workspace": workspace}
-            )
+            payload = await self._post(self.workspace_credentials_url, handler, cookies, {"workspace": workspace})
         except AppRefused:
             raise web.HTTPError(403, f"You may not open notebooks in the workspace {workspace!r}.") from None
         credentials = spawn.parse_workspace_credentials(payload)
         if credentials.image:
-            if not spawn.image_allowed(
-                credentials.image, getattr(spawner, "image", None), self.allowed_images
-            ):
+            if not spawn.image_allowed(credentials.image, getattr(spawner, "image", None), self.allowed_images):
                 self.log.error("Workspace %s asked for image %s, not allowed", workspace, credentials.image)
-                raise web.HTTPError(
-                    403, "The OpenHexa App asked for a notebook image this hub does not allow."
-                )
+                raise web.HTTPError(403, "The OpenHexa App asked for a notebook image this hub does not allow.")
             spawner.image = credentials.image
         spawn.name_after_hash(spawner, credentials.server_hash)
         spawn.drop_personal_volumes(spawner)

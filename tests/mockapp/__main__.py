@@ -11,9 +11,7 @@ async def serve(host: str, port: int) -> None:
     conf = Settings.from_env()
     app = make_app(conf)
     app.listen(port, address=host, xheaders=True)
-    logging.info(
-        "mock OpenHexa App on http://%s:%d (fixtures %s, hub %s)", host, port, conf.fixtures, conf.hub_url
-    )
+    logging.info("mock OpenHexa App on http://%s:%d (fixtures %s, hub %s)", host, port, conf.fixtures, conf.hub_url)
     await asyncio.Event().wait()
 
 

@@ -52,9 +52,7 @@ class Settings:
             hub_url=hub_url,
             hub_api_url=env.get("MOCK_APP_HUB_API_URL", cls.hub_api_url).rstrip("/"),
             hub_api_token=env.get("HUB_API_TOKEN", ""),
-            trusted_hosts=tuple(
-                h.strip() for h in env.get("MOCK_APP_TRUSTED_HOSTS", "localhost,127.0.0.1").split(",")
-            ),
+            trusted_hosts=tuple(h.strip() for h in env.get("MOCK_APP_TRUSTED_HOSTS", "localhost,127.0.0.1").split(",")),
             spawn_timeout=float(env.get("MOCK_APP_SPAWN_TIMEOUT", cls.spawn_timeout)),
         )
 
@@ -173,9 +171,7 @@ class LoginHandler(Handler):
     def post(self):
         email = self.get_body_argument("email", "")
         user = self.state.user(email)
-        if user is None or not secrets.compare_digest(
-            user["password"], self.get_body_argument("password", "")
-        ):
+        if user is None or not secrets.compare_digest(user["password"], self.get_body_argument("password", "")):
             self.set_status(200)  # Django re-renders the form
             self.finish(page("Log in", "<p id='login-error'>Wrong email or password.</p>"))
             return

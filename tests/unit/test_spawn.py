@@ -30,15 +30,11 @@ def launch_workspace(hub, session, name: str, workspace: str = WORKSPACE) -> req
     """What the App does: create the user, POST the named server with the person's cookies."""
     user = quote(name, safe="")
     hub.api("POST", f"/users/{user}")
-    return hub.api(
-        "POST", f"/users/{user}/servers/{workspace}", json={}, headers={"Cookie": app_cookies(session)}
-    )
+    return hub.api("POST", f"/users/{user}/servers/{workspace}", json={}, headers={"Cookie": app_cookies(session)})
 
 
 def wait_ready(hub, name, server=""):
-    return wait_until(
-        lambda: (hub.server(name, server) or {}).get("ready"), f"{name}'s server {server!r} to be ready"
-    )
+    return wait_until(lambda: (hub.server(name, server) or {}).get("ready"), f"{name}'s server {server!r} to be ready")
 
 
 def stop(hub, name, server=""):

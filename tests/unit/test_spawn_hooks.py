@@ -129,10 +129,7 @@ def test_workspace_containers_lose_the_home_volume():
     ],
 )
 def test_images_come_only_from_the_allow_list(image, allowed):
-    assert (
-        spawn.image_allowed(image, "blsq/openhexa-base-notebook:dev", ["blsq/openhexa-base-notebook:1.2"])
-        is allowed
-    )
+    assert spawn.image_allowed(image, "blsq/openhexa-base-notebook:dev", ["blsq/openhexa-base-notebook:1.2"]) is allowed
 
 
 @pytest.mark.parametrize(
