@@ -1,0 +1,12 @@
+# OpenHexa's Jupyter Server settings (loaded after, and over, the base image's /etc/jupyter).
+import os
+
+c = get_config()  # noqa: F821
+
+# The App shows notebooks in an iframe: allow its origin to frame them.
+c.ServerApp.tornado_settings = {
+    "headers": {"Content-Security-Policy": os.environ.get("CONTENT_SECURITY_POLICY", "frame-ancestors 'self'")}
+}
+# Notebooks live in the workspace folder (the bucket mount, for workspace servers).
+c.ServerApp.root_dir = os.environ.get("OPENHEXA_WORKSPACE_DIR", "/home/jovyan/workspace")
+c.ResourceUseDisplay.track_cpu_percent = True

@@ -1,0 +1,54 @@
+# Shared by the image build scripts (source it). Needs bash.
+
+# The host's CA bundle (with this machine's extra CAs), mounted into build steps
+# as the `ca_bundle` secret so downloads through an intercepting proxy work
+# without any certificate landing in a layer.
+CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+OFFLINE_ROOTFS=openhexa/offline-rootfs:bookworm
+OFFLINE_BASE=openhexa/offline-docker-stacks:bookworm
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# buildkit_build ARGS...: `docker build` with BuildKit, on the host network.
+# Uses buildx when the client has it; otherwise Debian's docker 20.10 client,
+# whose builder is BuildKit when DOCKER_BUILDKIT=1.
+buildkit_build() {
+  local secret=()
+  [ -s "$CA_BUNDLE" ] && secret=(--secret "id=ca_bundle,src=$CA_BUNDLE")
+  if docker buildx version >/dev/null 2>&1; then
+    docker buildx build --load --network host "${secret[@]}" "$@"
+  elif [ -x /usr/bin/docker ]; then
+    DOCKER_BUILDKIT=1 /usr/bin/docker build --network host "${secret[@]}" "$@"
+  else
+    echo "No BuildKit-capable docker client: install docker-buildx or Debian's docker.io" >&2
+    return 1
+  fi
+}
+
+# base_image UPSTREAM_IMAGE: print the base to build on, building the offline one if needed.
+# BASE=upstream insists on UPSTREAM_IMAGE, BASE=offline on the offline base, and
+# BASE=auto (the default) uses UPSTREAM_IMAGE when it is present or can be pulled.
+base_image() {
+  local upstream=$1 choice=${BASE:-auto}
+  case "$choice" in
+    upstream | auto)
+      if docker image inspect "$upstream" >/dev/null 2>&1 || docker pull -q "$upstream" >/dev/null 2>&1; then
+        echo "$upstream"
+        return 0
+      fi
+      if [ "$choice" = upstream ]; then
+        echo "BASE=upstream but $upstream cannot be pulled" >&2
+        return 1
+      fi
+      say "$upstream cannot be pulled here: building on the offline Docker Stacks-compatible base (Debian packages + PyPI)"
+      ;;
+    offline) say "BASE=offline: building on the offline Docker Stacks-compatible base" ;;
+    *)
+      echo "BASE=$choice: use auto, upstream or offline" >&2
+      return 1
+      ;;
+  esac
+  jupyter/offline-base/build-rootfs.sh "$OFFLINE_ROOTFS" >&2
+  buildkit_build --quiet --build-arg "ROOTFS_IMAGE=$OFFLINE_ROOTFS" -t "$OFFLINE_BASE" jupyter/offline-base >&2
+  echo "$OFFLINE_BASE"
+}
