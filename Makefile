@@ -9,8 +9,15 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Images: $(IMAGE_PREFIX)openhexa-base-notebook:$(TAG); BASE=auto|upstream|offline.
+IMAGE_PREFIX ?= blsq/
+TAG ?= dev
+export IMAGE_PREFIX TAG BASE
+NOTEBOOK_IMAGE ?= $(IMAGE_PREFIX)openhexa-base-notebook:$(TAG)
+export NOTEBOOK_IMAGE
 
-.PHONY: help setup lock lint test test-unit clean
+.PHONY: help setup lock lock-notebook lint test tiers test-unit test-image build build-notebook \
+	docker-up docker-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,10 +49,31 @@ lint: setup ## ruff, ruff format, yamllint
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint --strict .
 
-test: lint test-unit ## every tier: what CI and a release run
+test: ## every tier: lint, unit, image (starts the Docker engine, and stops it if it started it)
+	scripts/dockerd.sh start
+	$(MAKE) tiers; status=$$?; scripts/dockerd.sh stop; exit $$status
 
-test-unit: setup ## the unit tier: authenticator, spawn hooks, mock App, real hub in-process
+tiers: lint test-unit test-image
+
+test-unit: setup ## the unit tier: authenticator, spawn hooks, chart values, mock App, a real hub
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-image: setup docker-up build-notebook ## the image tier: testinfra and the Docker SDK against the notebook image
+	$(PY) -m pytest tests/image $(PYTEST_ARGS)
+
+build: build-notebook ## build the project images, tagged $(IMAGE_PREFIX)...:$(TAG)
+
+build-notebook: docker-up ## build $(NOTEBOOK_IMAGE) (on the offline base when the upstream one cannot be pulled)
+	scripts/build-notebook.sh
+
+lock-notebook: docker-up ## re-resolve jupyter/requirements.txt into jupyter/requirements.lock
+	scripts/lock-notebook.sh
+
+docker-up: ## start the Docker engine (loopback only) unless one answers
+	scripts/dockerd.sh start
+
+docker-down: ## stop the Docker engine that docker-up started
+	scripts/dockerd.sh stop
 
 clean: ## remove the .venv, node_modules and test artifacts
 	rm -rf $(VENV) node_modules artifacts .pytest_cache .ruff_cache

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import os
 
-from tests.support import ROOT, Hub, MockApp
+import docker
+import pytest
+import testinfra
+
+from tests.support import ROOT, Hub, MockApp, TrackedContainer
 
 UNIT_HUB_CONFIG = ROOT / "tests" / "unit" / "hub_config.py"
 
@@ -58,3 +62,42 @@ def login(app, hub):
         return session
 
     return log_in
+
+
+# -- images ---------------------------------------------------------------------
+
+NOTEBOOK_IMAGE = os.environ.get("NOTEBOOK_IMAGE", "blsq/openhexa-base-notebook:dev")
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    """The Docker engine the images were built with (`make test` starts it)."""
+    client = docker.from_env()
+    client.ping()
+    return client
+
+
+@pytest.fixture(scope="session")
+def notebook_image(docker_client):
+    """The single-user image under test (NOTEBOOK_IMAGE; `make test-image` builds it)."""
+    try:
+        return docker_client.images.get(NOTEBOOK_IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"{NOTEBOOK_IMAGE} is not built: run `make build`", pytrace=False)
+
+
+@pytest.fixture
+def notebook(docker_client, notebook_image):
+    """Containers of the notebook image for one test; always removed."""
+    tracked = TrackedContainer(docker_client, NOTEBOOK_IMAGE)
+    yield tracked
+    tracked.remove_all()
+
+
+@pytest.fixture(scope="module")
+def notebook_host(docker_client, notebook_image):
+    """A testinfra host: an idle container of the notebook image, shared by a module."""
+    tracked = TrackedContainer(docker_client, NOTEBOOK_IMAGE)
+    container = tracked.run_detached(entrypoint=["tini", "--"], command=["sleep", "infinity"])
+    yield testinfra.get_host(f"docker://{container.id}")
+    tracked.remove_all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -71,9 +72,7 @@ class Process:
     def start(cls, name: str, args: list[str], log_path: Path, env: dict | None = None, cwd=ROOT):
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
-        popen = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
-        )
+        popen = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
         log.close()
         return cls(name, popen, log_path)
 
@@ -230,3 +229,41 @@ def app_settings(app_url: str) -> dict[str, str]:
         "HEXA_SERVER_URL": app_url,
         "CONTENT_SECURITY_POLICY": f"frame-ancestors 'self' {app_url}",
     }
+
+
+class TrackedContainer:
+    """Containers of one image for one test, on the host network; all removed by ``remove_all``.
+
+    Three verbs, as in Jupyter Docker Stacks' tests: ``run_detached``,
+    ``run_and_wait`` (to completion, with its logs) and ``exec`` (wrapped in
+    ``timeout``, since the Docker SDK's exec has none).
+    """
+
+    def __init__(self, client, image: str, **defaults):
+        self.client = client
+        self.image = image
+        self.defaults = {"network_mode": "host", **defaults}
+        self.containers = []
+
+    def run_detached(self, **kwargs):
+        container = self.client.containers.run(self.image, detach=True, **{**self.defaults, **kwargs})
+        self.containers.append(container)
+        return container
+
+    def run_and_wait(self, timeout: float = 120, expect_exit: int | None = 0, **kwargs) -> tuple[int, str]:
+        container = self.run_detached(**kwargs)
+        status = container.wait(timeout=timeout)["StatusCode"]
+        logs = container.logs().decode(errors="replace")
+        if expect_exit is not None:
+            assert status == expect_exit, f"exit {status}, expected {expect_exit}:\n{logs[-3000:]}"
+        return status, logs
+
+    def exec(self, container, command: list[str], timeout: int = 60, **kwargs) -> tuple[int, str]:
+        result = container.exec_run(["timeout", str(timeout), *command], **kwargs)
+        return result.exit_code, result.output.decode(errors="replace")
+
+    def remove_all(self):
+        for container in self.containers:
+            with contextlib.suppress(Exception):  # already gone
+                container.remove(force=True)
+        self.containers.clear()

@@ -1,0 +1,118 @@
+"""The entrypoint's modes, checked by running containers and reading their logs and answers."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from tests.support import free_port, wait_until
+
+CSP = "frame-ancestors 'self' http://localhost:8000"
+
+
+def api_answers(url: str):
+    try:
+        response = requests.get(url, timeout=2)
+    except requests.RequestException:
+        return None
+    return response if response.status_code == 200 else None
+
+
+def test_notebook_serves_api_with_the_csp(notebook):
+    port = free_port()
+    notebook.run_detached(
+        command=["notebook", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1"],
+        environment={"CONTENT_SECURITY_POLICY": CSP},
+    )
+    response = wait_until(lambda: api_answers(f"http://127.0.0.1:{port}/api"), "the notebook server's /api")
+    assert response.headers["Content-Security-Policy"].startswith(CSP)
+    assert "version" in response.json()
+
+
+@pytest.fixture
+def hub_api():
+    """A stand-in for the hub's /hub/api, which jupyterhub-singleuser checks before serving."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = json.dumps({"version": "5.5.4"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-JupyterHub-Version", "5.5.4")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hub/api"
+    server.shutdown()
+
+
+def test_singleuser_with_a_hub_token_runs_jupyterhub_singleuser(notebook, hub_api):
+    port = free_port()
+    container = notebook.run_detached(
+        command=["singleuser"],
+        environment={
+            "JUPYTERHUB_API_TOKEN": "test-token",
+            "JUPYTERHUB_API_URL": hub_api,
+            "JUPYTERHUB_CLIENT_ID": "jupyterhub-user-alice",
+            "JUPYTERHUB_USER": "alice",
+            "JUPYTERHUB_SERVICE_PREFIX": "/user/alice/",
+            "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}/user/alice/",
+            "CONTENT_SECURITY_POLICY": CSP,
+        },
+    )
+    response = wait_until(
+        lambda: api_answers(f"http://127.0.0.1:{port}/user/alice/api"), "the single-user server's /api"
+    )
+    assert response.headers["Content-Security-Policy"].startswith(CSP)
+    status, processes = notebook.exec(container, ["ps", "-eo", "args"])
+    assert "jupyterhub-singleuser" in processes, processes
+
+
+def test_pipeline_runs_a_pipeline_from_a_mounted_folder(notebook, tmp_path):
+    folder = tmp_path / "pipeline"
+    folder.mkdir()
+    (folder / "pipeline.py").write_text(
+        "from openhexa.sdk import current_run, parameter, pipeline\n\n\n"
+        '@pipeline(name="hello")\n'
+        '@parameter("who", type=str, default="world")\n'
+        "def hello(who):\n    say(who)\n\n\n"
+        "@hello.task\ndef say(who):\n"
+        '    current_run.log_info(f"hello {who}")\n'
+    )
+    tmp_path.chmod(0o755)
+    folder.chmod(0o755)
+    status, logs = notebook.run_and_wait(
+        command=["pipeline", "--config", '{"who": "openhexa"}'],
+        volumes={str(folder): {"bind": "/home/jovyan/pipeline", "mode": "ro"}},
+    )
+    assert "hello openhexa" in logs
+    assert 'Successfully completed pipeline "hello"' in logs
+
+
+def test_pipeline_without_a_pipeline_says_so(notebook):
+    status, logs = notebook.run_and_wait(command=["pipeline"], expect_exit=None)
+    assert status != 0
+    assert "no pipeline.py" in logs
+
+
+def test_an_unknown_mode_exits_non_zero_with_a_message(notebook):
+    status, logs = notebook.run_and_wait(command=["serve-everything"], expect_exit=None)
+    assert status != 0
+    assert "unknown mode 'serve-everything'" in logs
+
+
+def test_the_healthcheck_turns_healthy(notebook):
+    container = notebook.run_detached(command=["notebook", f"--ServerApp.port={free_port()}"])
+
+    def health():
+        container.reload()
+        return container.attrs["State"]["Health"]["Status"] == "healthy"
+
+    wait_until(health, "the container's HEALTHCHECK to report healthy", timeout=90, interval=1)

@@ -1,0 +1,28 @@
+"""Who runs in the image: Docker Stacks' user, no root, no passwordless sudo, tini as PID 1."""
+
+
+def test_jovyan_has_uid_1000_gid_100_and_its_home(notebook_host):
+    user = notebook_host.user("jovyan")
+    assert user.uid == 1000
+    assert user.gid == 100
+    assert user.home == "/home/jovyan"
+    assert notebook_host.file("/home/jovyan").user == "jovyan"
+
+
+def test_the_default_user_is_not_root(notebook_image):
+    assert notebook_image.attrs["Config"]["User"] in ("1000", "jovyan")
+
+
+def test_no_passwordless_sudo(notebook_host):
+    assert notebook_host.run("sudo -n true").rc != 0
+
+
+def test_python_is_docker_stacks_python(notebook_host):
+    assert notebook_host.check_output("command -v python") == "/opt/conda/bin/python"
+
+
+def test_tini_is_pid_1(notebook):
+    container = notebook.run_detached(command=["notebook"])
+    status, comm = notebook.exec(container, ["cat", "/proc/1/comm"])
+    assert status == 0
+    assert comm.strip() == "tini"
