@@ -1,0 +1,642 @@
+"""chart-values/: the Zero to JupyterHub values, checked key by key and rendered into real pods.
+
+- Files: every YAML parses and passes yamllint; values use only chart keys this
+  project knows (KNOWN_KEYS below) and, when Z2JH_VALUES_SCHEMA names the
+  chart's values.schema.json, the chart's own schema; the chart version is the
+  same everywhere.
+- Pods: a real KubeSpawner configured from the values as the chart's hub does
+  (tests/unit/chart.py), the real OpenHexaAuthenticator.pre_spawn_start with the
+  mock App's answers, then the profile, as KubeSpawner.start applies it: the pod
+  of a default and of a workspace server for every profile and deployment.
+- Network policy, secrets, profiles, the k3s CI wiring, and chart-values/smoke.py
+  against the unit tier's real hub.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import threading
+from http.cookies import SimpleCookie
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from jupyterhub.app import JupyterHub
+from jupyterhub.traitlets import ByteSpecification
+from kubernetes_asyncio.config import kube_config
+from kubespawner import KubeSpawner
+
+from openhexa_hub.authenticator import REQUIRED, OpenHexaAuthenticator
+from tests.conftest import DEMO
+from tests.mockapp.app import server_hash
+from tests.support import ROOT, app_settings, wait_until
+from tests.unit import chart
+
+FIXTURES = yaml.safe_load((ROOT / "tests" / "mockapp" / "fixtures.yaml").read_text())
+WORKSPACE = "malaria-dashboards"
+ALICE_EMAIL, _ = DEMO["alice"]
+WORKFLOW = ROOT / ".github" / "workflows" / "chart.yml"
+MOCK_APP_MANIFEST = chart.CHART_VALUES / "k3s-mock-app.yaml"
+# Stand-ins for the Secrets the values reference (name/key).
+SECRETS = {
+    "openhexa-notebooks/hub-api-token": "token-from-the-secret",
+    "openhexa-notebooks/hub-db-password": "password-from-the-secret",
+}
+ANY = chart.ANY
+
+# Every key this project sets, as the targeted chart version (chart.yaml) knows
+# it. A key missing here is a typo or a key the chart does not have: add it
+# only after finding it in the chart's values.schema.yaml for that version.
+# ANY: passed on as is (Kubernetes objects, environment, Python, traitlets).
+KNOWN_KEYS = {
+    "hub": {
+        "image": {"name": ANY, "tag": ANY, "pullPolicy": ANY},
+        "config": {
+            "JupyterHub": {"authenticator_class": ANY},
+            "KubeSpawner": {"options_form": ANY, "container_security_context": ANY},
+        },
+        "allowNamedServers": ANY,
+        "extraEnv": ANY,
+        "extraConfig": ANY,
+        "db": {"type": ANY, "url": ANY},
+        "resources": ANY,
+    },
+    "proxy": {"service": {"type": ANY, "nodePorts": {"http": ANY, "https": ANY}}},
+    "ingress": {"enabled": ANY, "ingressClassName": ANY, "annotations": ANY, "hosts": ANY, "tls": ANY},
+    "singleuser": {
+        "image": {"name": ANY, "tag": ANY, "pullPolicy": ANY},
+        "cmd": ANY,
+        "defaultUrl": ANY,
+        "uid": ANY,
+        "fsGid": ANY,
+        "allowPrivilegeEscalation": ANY,
+        "startTimeout": ANY,
+        "cpu": {"guarantee": ANY, "limit": ANY},
+        "memory": {"guarantee": ANY, "limit": ANY},
+        "profileList": [
+            {
+                "display_name": ANY,
+                "slug": ANY,
+                "description": ANY,
+                "default": ANY,
+                "kubespawner_override": {
+                    "cpu_guarantee": ANY,
+                    "cpu_limit": ANY,
+                    "mem_guarantee": ANY,
+                    "mem_limit": ANY,
+                },
+            }
+        ],
+        "extraEnv": ANY,
+        "storage": {
+            "type": ANY,
+            "capacity": ANY,
+            "homeMountPath": ANY,
+            "dynamic": {
+                "pvcNameTemplate": ANY,
+                "volumeNameTemplate": ANY,
+                "storageAccessModes": ANY,
+                "storageClass": ANY,
+            },
+            "extraVolumes": ANY,
+            "extraVolumeMounts": ANY,
+        },
+        "cloudMetadata": {"blockWithIptables": ANY},
+        "networkPolicy": {
+            "enabled": ANY,
+            "egressAllowRules": {"cloudMetadataServer": ANY, "nonPrivateIPs": ANY, "privateIPs": ANY},
+            "egress": ANY,
+        },
+    },
+    "scheduling": {
+        "userScheduler": {"enabled": ANY},
+        "podPriority": {"enabled": ANY},
+        "userPlaceholder": {"enabled": ANY, "replicas": ANY},
+        "userPods": {"nodeAffinity": {"matchNodePurpose": ANY}},
+        "corePods": {"nodeAffinity": {"matchNodePurpose": ANY}},
+    },
+    "prePuller": {"hook": {"enabled": ANY}, "continuous": {"enabled": ANY}},
+    "cull": {"enabled": ANY, "timeout": ANY, "every": ANY, "removeNamedServers": ANY, "users": ANY},
+}
+
+# What a profile may change: the size of a server. Profiles are applied when
+# the server starts, after the spawn hooks, so anything else (image, volumes,
+# environment) would undo what the hooks set for a workspace.
+SIZING_TRAITS = {
+    "cpu_guarantee",
+    "cpu_limit",
+    "mem_guarantee",
+    "mem_limit",
+    "extra_resource_guarantees",
+    "extra_resource_limits",
+}
+SIZES = ("cpu_guarantee", "cpu_limit", "mem_guarantee", "mem_limit")
+
+YAML_FILES = sorted(p.relative_to(ROOT) for p in chart.CHART_VALUES.glob("*.yaml")) + [WORKFLOW.relative_to(ROOT)]
+
+
+def profiles(values: dict) -> list[dict]:
+    return chart.get(values, "singleuser.profileList", [])
+
+
+def as_bytes(size) -> int:
+    return ByteSpecification().validate(None, size)
+
+
+# -- the files --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=str)
+def test_yaml_parses_and_passes_yamllint(path):
+    list(yaml.safe_load_all((ROOT / path).read_text()))
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "yamllint"), "--strict", "-c", str(ROOT / ".yamllint.yaml"), str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", chart.VALUES_FILES)
+def test_values_use_only_chart_keys_this_project_knows(name):
+    unknown = chart.unknown_keys(chart.load_values(name), KNOWN_KEYS)
+    version = chart.chart_pin()["version"]
+    assert not unknown, f"{name}: not keys of chart {version} this project knows: {', '.join(unknown)}"
+
+
+@pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
+def test_values_pass_the_chart_schema(deployment):
+    schema = os.environ.get("Z2JH_VALUES_SCHEMA")
+    if not schema:
+        pytest.skip(
+            "Z2JH_VALUES_SCHEMA is unset: point it at the pinned chart's values.schema.json "
+            "(helm pull jupyterhub --untar) to check against the chart's own schema"
+        )
+    errors = chart.schema_errors(chart.user_values(deployment), Path(schema))
+    assert not errors, "\n".join(errors)
+
+
+def test_the_schema_check_reports_unknown_keys_and_wrong_types(tmp_path):
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["hub"],
+        "properties": {
+            "singleuser": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"memory": {"type": "object", "additionalProperties": False, "properties": {}}},
+            },
+            "cull": {"type": "object", "properties": {"timeout": {"type": "integer"}}},
+        },
+    }
+    path = tmp_path / "values.schema.json"
+    path.write_text(json.dumps(schema))
+    errors = chart.schema_errors({"singleuser": {"memory": {"limt": "4G"}}, "cull": {"timeout": "1h"}}, path)
+    assert any(e.startswith("singleuser.memory:") and "'limt'" in e for e in errors), errors
+    assert any(e.startswith("cull.timeout:") for e in errors), errors
+    assert not any("required" in e for e in errors), "without the chart's defaults, required is not checked"
+    (tmp_path / "values.yaml").write_text("cull: {timeout: 3600}\n")
+    assert any("'hub' is a required property" in e for e in chart.schema_errors({}, path))
+
+
+def test_the_chart_version_is_pinned_once_and_used_everywhere():
+    pin = chart.chart_pin()
+    version = pin["version"]
+    assert pin["repository"] == "https://hub.jupyter.org/helm-chart/"
+    assert pin["name"] == "jupyterhub"
+    assert re.fullmatch(r"4\.\d+\.\d+", version), "a released 4.x chart: its hub runs JupyterHub 5"
+    assert pin["hubBaseImage"] == f"quay.io/jupyterhub/k8s-hub:{version}"
+    assert f"Targets chart jupyterhub {version} " in (chart.CHART_VALUES / "values.yaml").read_text()
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    assert str(workflow["env"]["CHART_VERSION"]) == version
+    deployment = next(d for d in yaml.safe_load_all(MOCK_APP_MANIFEST.read_text()) if d["kind"] == "Deployment")
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == pin["hubBaseImage"]
+
+
+def test_images_are_ours_with_the_placeholder_tag_a_release_replaces():
+    values = chart.load_values("values.yaml")
+    assert values["hub"]["image"] == {"name": "blsq/openhexa-jupyterhub", "tag": "dev"}
+    assert values["singleuser"]["image"]["name"] == "blsq/openhexa-base-notebook"
+    assert values["singleuser"]["image"]["tag"] == "dev"
+    for name in ("k3s.yaml", "example-production.yaml"):
+        overlay = chart.load_values(name)
+        assert "image" not in overlay.get("hub", {}) and "image" not in overlay.get("singleuser", {}), (
+            f"{name}: image tags live in values.yaml only, where the release sets them"
+        )
+
+
+# -- the hub ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
+def test_secrets_come_from_kubernetes_secrets_never_literals(deployment):
+    values = chart.chart_values(deployment)
+    token = values["hub"]["extraEnv"]["HUB_API_TOKEN"]
+    assert token == {"valueFrom": {"secretKeyRef": {"name": "openhexa-notebooks", "key": "hub-api-token"}}}
+    for section in ("hub", "singleuser"):
+        for name, value in chart.get(values, f"{section}.extraEnv", {}).items():
+            if re.search(r"TOKEN|PASSWORD|SECRET|KEY", name):
+                assert isinstance(value, dict) and "secretKeyRef" in value.get("valueFrom", {}), (
+                    f"{section}.extraEnv.{name} must come from a Secret"
+                )
+    assert "password" not in chart.get(values, "hub.db", {}), "the hub's database password comes from a Secret"
+
+
+@pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
+def test_the_hub_env_configures_the_authenticator(deployment, monkeypatch):
+    values = chart.chart_values(deployment)
+    env = chart.hub_env(values, SECRETS)
+    assert env["OPENHEXA_SPAWNER"] == "kubernetes"
+    assert env["CONTENT_SECURITY_POLICY"] == values["singleuser"]["extraEnv"]["CONTENT_SECURITY_POLICY"], (
+        "the hub and the notebook servers send the same Content-Security-Policy"
+    )
+    endpoints = {
+        "AUTHENTICATION_URL": "/notebooks/authenticate/",
+        "DEFAULT_CREDENTIALS_URL": "/notebooks/default-credentials/",
+        "WORKSPACE_CREDENTIALS_URL": "/workspaces/credentials/",
+    }
+    for name, path in endpoints.items():
+        assert env[name] == env["HEXA_SERVER_URL"] + path, f"{name}: the App contract's {path}"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    authenticator = OpenHexaAuthenticator()
+    for setting in REQUIRED:
+        trait_env = OpenHexaAuthenticator.class_traits()[setting].metadata["env"]
+        assert getattr(authenticator, setting) == env[trait_env]
+    assert authenticator.app_login_url == env["APP_LOGIN_URL"]
+    assert urlsplit(env["APP_LOGIN_URL"]).netloc in env["CONTENT_SECURITY_POLICY"]
+
+
+@pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
+def test_the_hub_loads_our_config_and_keeps_the_charts_culler(deployment, monkeypatch):
+    values = chart.chart_values(deployment)
+    for name, value in chart.hub_env(values, SECRETS).items():
+        monkeypatch.setenv(name, value)
+    c = chart.hub_config(values)
+    assert c.JupyterHub.authenticator_class == "openhexa"
+    assert c.JupyterHub.spawner_class == "kubespawner.KubeSpawner"
+    assert c.JupyterHub.allow_named_servers is True
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert set(services) == {"jupyterhub-idle-culler", "openhexa-app"}
+    assert services["openhexa-app"]["api_token"] == SECRETS["openhexa-notebooks/hub-api-token"]
+    culler = services["jupyterhub-idle-culler"]["command"]
+    assert f"--timeout={values['cull']['timeout']}" in culler
+    assert "--remove-named-servers" in culler
+    assert "--cull-users" not in culler, "users belong to the App"
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert set(roles) == {"jupyterhub-idle-culler", "openhexa-app"}
+    assert set(roles["openhexa-app"]["scopes"]) == {"admin:users", "admin:servers"}
+
+
+def test_the_hub_stops_when_the_image_lacks_our_config(monkeypatch):
+    values = chart.chart_values("base")
+    for name, value in chart.hub_env(values, SECRETS).items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit, match="blsq/openhexa-jupyterhub"):
+        chart.hub_config(values, load_subconfig=lambda path: None)
+
+
+def test_hub_config_names_real_traits():
+    config = chart.load_values("values.yaml")["hub"]["config"]
+    assert set(config["JupyterHub"]) <= set(JupyterHub.class_trait_names())
+    assert set(config["KubeSpawner"]) <= set(KubeSpawner.class_trait_names())
+
+
+# -- profiles and resources ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
+def test_every_profile_sets_guarantees_and_limits(deployment):
+    values = chart.chart_values(deployment)
+    su = values["singleuser"]
+    for resource in ("cpu", "memory"):
+        for key in ("guarantee", "limit"):
+            assert su.get(resource, {}).get(key) is not None, f"singleuser.{resource}.{key} is not set"
+    listed = profiles(values)
+    assert {"trial", "standard"} <= {p["slug"] for p in listed}
+    assert sum(bool(p.get("default")) for p in listed) == 1, "exactly one default profile"
+    size = {}
+    for profile in listed:
+        override = profile.get("kubespawner_override", {})
+        for key in SIZES:
+            assert override.get(key) is not None, f"profile {profile['slug']} sets no {key}"
+        assert override["cpu_guarantee"] <= override["cpu_limit"], profile["slug"]
+        assert as_bytes(override["mem_guarantee"]) <= as_bytes(override["mem_limit"]), profile["slug"]
+        size[profile["slug"]] = (override["cpu_limit"], as_bytes(override["mem_limit"]))
+    assert size["trial"] <= size["standard"], "the trial profile is the small one"
+
+
+@pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
+def test_profiles_only_size_servers(deployment):
+    for profile in profiles(chart.chart_values(deployment)):
+        override = set(profile.get("kubespawner_override", {}))
+        assert override <= set(KubeSpawner.class_trait_names()), override
+        assert override <= SIZING_TRAITS, f"profile {profile['slug']} overrides {override - SIZING_TRAITS}"
+
+
+# -- network policy ------------------------------------------------------------------
+
+APP_POD = {"namespace": "openhexa", "pod_labels": {"app.kubernetes.io/name": "openhexa-app"}}
+# A workspace database server's address in each deployment (production's is documented there).
+DATABASE = {"base": "10.12.0.7", "k3s": "10.12.0.7", "production": "10.20.0.5"}
+
+
+@pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
+def test_notebooks_reach_the_app_and_databases_but_not_cloud_metadata(deployment):
+    values = chart.chart_values(deployment)
+    assert values["singleuser"]["networkPolicy"]["enabled"] is True
+    assert values["singleuser"]["cloudMetadata"]["blockWithIptables"] is False, "no privileged init container"
+    for port in (80, 443):
+        assert not chart.egress_allowed(values, ip="169.254.169.254", port=port), f"metadata server, port {port}"
+    assert chart.egress_allowed(values, port=8000, **APP_POD), "the App"
+    assert chart.egress_allowed(values, ip=DATABASE[deployment], port=5432), "a workspace database"
+    assert not chart.egress_allowed(values, ip=DATABASE[deployment], port=9090), "other private services"
+    assert not chart.egress_allowed(values, port=8000, namespace="monitoring", pod_labels={"app": "grafana"})
+    assert chart.egress_allowed(values, ip="151.101.0.223", port=443), "the internet (packages, APIs)"
+
+
+# -- the pods -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(tmp_path_factory):
+    """KubeSpawner loads a client configuration when created; this one points nowhere."""
+    path = tmp_path_factory.mktemp("kube") / "config"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: none\n"
+        "clusters: [{name: none, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "users: [{name: none, user: {token: unused}}]\n"
+        "contexts: [{name: none, context: {cluster: none, user: none}}]\n"
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
+        yield path
+
+
+class HubUser:
+    """The hub's user object, as much of it as the spawner and the hooks read."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.id = 1
+        self.url = f"/user/{name}/"
+
+
+def app_handler(session) -> SimpleNamespace:
+    """The request that triggers a spawn: the App's cookies, as the hub receives them."""
+    cookies = SimpleCookie()
+    for name in ("sessionid", "csrftoken"):
+        cookies[name] = session.cookies[name]
+    return SimpleNamespace(request=SimpleNamespace(cookies=cookies, protocol="http", host="localhost:8001"))
+
+
+def render(values: dict, session, server: str, profile: str):
+    """The pod the hub would create: pre_spawn_start, then the profile, as a real spawn runs them."""
+    c = chart.hub_config(values)
+
+    async def spawn():
+        user = HubUser(ALICE_EMAIL)
+        spawner = KubeSpawner(_mock=True, config=c, user=user, orm_spawner=SimpleNamespace(name=server, server=None))
+        spawner.handler = app_handler(session)
+        spawner.user_options = {"profile": profile}
+        await OpenHexaAuthenticator().pre_spawn_start(user, spawner)  # JupyterHub's User.spawn
+        await spawner.load_user_options()  # KubeSpawner.start
+        pod = await spawner.get_pod_manifest()
+        return (
+            spawner,
+            spawner.api.api_client.sanitize_for_serialization(pod),
+            await spawner.get_options_form(),
+        )
+
+    return asyncio.run(spawn())
+
+
+RENDERS = [
+    (deployment, server, profile["slug"])
+    for deployment in chart.DEPLOYMENTS
+    for profile in profiles(chart.chart_values(deployment))
+    for server in ("", WORKSPACE)
+]
+
+
+@pytest.mark.parametrize(
+    ("deployment", "server", "profile"), RENDERS, ids=[f"{d}-{s or 'default'}-{p}" for d, s, p in RENDERS]
+)
+def test_the_pod_of_each_server_and_profile(deployment, server, profile, app, kubeconfig, monkeypatch):
+    values = chart.chart_values(deployment)
+    env = {**chart.hub_env(values, SECRETS), **app_settings(app.url)}  # the App is the mock App
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    spawner, pod, options_form = render(values, app.login(*DEMO["alice"]), server, profile)
+    su = values["singleuser"]
+    spec = pod["spec"]
+    (container,) = spec["containers"]
+
+    # The image and how it starts.
+    assert container["image"] == f"{su['image']['name']}:{su['image']['tag']}"
+    assert "args" not in container, "singleuser.cmd: null leaves the image's own CMD"
+    assert spawner.start_timeout == su["startTimeout"]
+    assert not options_form, "the App picks profiles; people see no form"
+
+    # Resources: the profile's guarantees and limits.
+    sizes = next(p for p in profiles(values) if p["slug"] == profile)["kubespawner_override"]
+    for key, (field, resource, parse) in {
+        "cpu_limit": ("limits", "cpu", float),
+        "cpu_guarantee": ("requests", "cpu", float),
+        "mem_limit": ("limits", "memory", as_bytes),
+        "mem_guarantee": ("requests", "memory", as_bytes),
+    }.items():
+        actual = (container["resources"].get(field) or {}).get(resource)
+        assert actual is not None, f"the pod has no resources.{field}.{resource}"
+        assert sizes.get(key) is not None, f"profile {profile} sets no {key}"
+        assert parse(actual) == parse(sizes[key]), key
+
+    # Security: jovyan, group users, nothing privileged, one capability for FUSE.
+    assert spec["securityContext"]["fsGroup"] == 100
+    context = container["securityContext"]
+    assert (context["runAsUser"], context["runAsGroup"], context["runAsNonRoot"]) == (1000, 100, True)
+    for each in spec.get("initContainers", []) + spec["containers"]:
+        assert not (each.get("securityContext") or {}).get("privileged"), f"{each['name']} is privileged"
+    assert context["capabilities"] == {"drop": ["ALL"], "add": ["SYS_ADMIN"]}
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+
+    # Volumes: the home for default servers only; /dev/fuse for every server.
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert volumes[mounts["/dev/fuse"]]["hostPath"] == {"path": "/dev/fuse", "type": "CharDevice"}
+    claims = [v["persistentVolumeClaim"]["claimName"] for v in volumes.values() if "persistentVolumeClaim" in v]
+    if server:
+        assert claims == [] and "/home/jovyan" not in mounts
+        assert spawner.storage_pvc_ensure is False
+    else:
+        assert claims == [spawner.pvc_name]
+        assert volumes[mounts["/home/jovyan"]]["persistentVolumeClaim"]["claimName"] == spawner.pvc_name
+        assert spawner.storage_pvc_ensure is True
+
+    # Labels the chart's NetworkPolicies and the hub select on; the pod's name.
+    labels = pod["metadata"]["labels"]
+    assert labels["component"] == "singleuser-server"
+    assert labels["app"] == "jupyterhub" and labels["release"] == chart.RELEASE
+    assert labels["chart"] == f"jupyterhub-{chart.chart_pin()['version']}"
+    assert labels["hub.jupyter.org/network-access-hub"] == "true"
+    assert labels["hub.jupyter.org/servername"] == server
+    if server:
+        assert pod["metadata"]["name"] == f"jupyter-{server_hash(server, ALICE_EMAIL)}"
+    scheduler = "user-scheduler" if values["scheduling"]["userScheduler"]["enabled"] else None
+    assert spec.get("schedulerName") == scheduler
+
+    # The environment: every credential exactly as the App sent it.
+    pod_env = {e["name"]: e.get("value") for e in container["env"]}
+    if server:
+        expected = {**FIXTURES["workspaces"][server]["env"], "HEXA_WORKSPACE": server}
+    else:
+        credentials = FIXTURES["users"][0]["default_credentials"]
+        expected = {**credentials["env"], "OPENHEXA_FILES": json.dumps(credentials["files"])}
+    expected |= {
+        "HEXA_SERVER_URL": app.url,
+        "CONTENT_SECURITY_POLICY": su["extraEnv"]["CONTENT_SECURITY_POLICY"],
+        "JUPYTERHUB_DEFAULT_URL": "/lab",
+    }
+    assert "{" in expected.get("WORKSPACE_DATABASE_PASSWORD", "{"), "the fixture keeps its braces"
+    for name, value in expected.items():
+        assert pod_env.get(name) == value, name
+
+
+# -- the k3s CI wiring ---------------------------------------------------------------
+
+
+def test_the_k3s_mock_app_is_where_the_values_and_the_workflow_point():
+    values = chart.chart_values("k3s")
+    docs = {d["kind"]: d for d in yaml.safe_load_all(MOCK_APP_MANIFEST.read_text())}
+    service, deployment = docs["Service"], docs["Deployment"]
+    namespace = service["metadata"]["namespace"]
+    (port,) = service["spec"]["ports"]
+    env = chart.hub_env(values, SECRETS)
+    for name in (
+        "AUTHENTICATION_URL",
+        "DEFAULT_CREDENTIALS_URL",
+        "WORKSPACE_CREDENTIALS_URL",
+        "HEXA_SERVER_URL",
+    ):
+        url = urlsplit(env[name])
+        assert (url.hostname, url.port) == (
+            f"{service['metadata']['name']}.{namespace}.svc.cluster.local",
+            port["port"],
+        ), name
+    for name in ("LOGOUT_REDIRECT_URL", "APP_LOGIN_URL"):
+        assert urlsplit(env[name]).port == port["nodePort"], name
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert chart.egress_allowed(values, port=port["targetPort"], namespace=namespace, pod_labels=pod_labels)
+
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    assert workflow["env"]["NAMESPACE"] == namespace
+    assert workflow["env"]["RELEASE"] == chart.RELEASE
+    runs = "\n".join(step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"])
+    assert "--values chart-values/values.yaml --values chart-values/k3s.yaml" in runs
+    hub_port = values["proxy"]["service"]["nodePorts"]["http"]
+    assert f"--hub-url http://localhost:{hub_port} --app-url http://localhost:{port['nodePort']}" in runs
+    assert "chart-values/k3s-mock-app.yaml" in runs and "--from-file=tests/mockapp/" in runs
+
+
+def test_the_workflow_pins_its_actions_and_runs_project_commands():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.search(r"@v\d+(\.\d+)*$", step["uses"]), f"{step['uses']} is not pinned to a version"
+    runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    assert any("make setup" in run for run in runs)
+    assert any("make test-unit" in run and "Z2JH_VALUES_SCHEMA" in str(workflow) for run in runs)
+    assert any(".venv/bin/python chart-values/smoke.py" in run for run in runs)
+
+
+# -- chart-values/smoke.py against the unit tier's hub --------------------------------
+
+
+@pytest.fixture
+def smoke():
+    return chart.load_smoke()
+
+
+MIXED_EMAIL, MIXED_PASSWORD = DEMO["mixed"]  # a workspace member whose email has capitals
+
+
+def test_smoke_opens_a_workspace_on_a_real_hub(smoke, app, hub):
+    logged = []
+    model = smoke.run(
+        hub.url,
+        app.url,
+        hub.api_token,
+        MIXED_EMAIL,
+        MIXED_PASSWORD,
+        WORKSPACE,
+        timeout=120,
+        log=logged.append,
+    )
+    name = smoke.hub_username(MIXED_EMAIL)
+    assert model["ready"] is True
+    assert model["url"].startswith("/user/mixed.case") and model["url"].endswith(f"/{WORKSPACE}/")
+    assert any("checking its /api" in line for line in logged)
+    calls = [c for c in app.calls() if c["path"] == "/workspaces/credentials/"]
+    assert calls and calls[-1]["form"] == {"workspace": WORKSPACE}, "the spawn used the App's cookies"
+    assert hub.api("GET", smoke.user_path(name)).status_code == 404, "the user was removed"
+
+
+def test_smoke_stops_waiting_at_the_deadline_while_a_server_is_starting(smoke, app, hub):
+    api = smoke.Hub(hub.url, hub.api_token)
+    name = smoke.hub_username(MIXED_EMAIL)
+    cookies = smoke.app_login(app.url, MIXED_EMAIL, MIXED_PASSWORD)
+    # Each App answer takes 1.5 s (under the hub's 2 s read timeout): the spawn
+    # waits on the App's credentials for seconds, then succeeds.
+    app.set_mode("ok", delay=1.5)
+    started = {}
+    thread = threading.Thread(target=lambda: started.update(ok=smoke.start_server(api, name, WORKSPACE, cookies)))
+    thread.start()
+    try:
+        # The second App call comes from the spawn hooks: the server is starting.
+        wait_until(lambda: len(app.calls()) >= 2, "the spawn hooks to call the App")
+
+        def no_sleep(seconds):
+            raise AssertionError("an expired deadline must not wait")
+
+        with pytest.raises(smoke.TimedOut, match="still pending: spawn"):
+            smoke.wait_ready(api, name, WORKSPACE, smoke.Deadline(0), sleep=no_sleep)
+    finally:
+        thread.join(60)
+        app.set_mode("ok")
+    assert "ok" in started, "the spawn went on after the smoke test gave up"
+    model = smoke.wait_ready(api, name, WORKSPACE, smoke.Deadline(60), interval=0.2)
+    assert model["ready"] is True
+    smoke.clean_up(api, name, WORKSPACE, smoke.Deadline(60))
+    assert hub.server(name, WORKSPACE) is None
+
+
+def test_smoke_fails_at_once_when_the_server_is_gone(smoke, hub):
+    api = smoke.Hub(hub.url, hub.api_token)
+    name = "nobody-started@openhexa.test"
+    assert api.api("POST", smoke.user_path(name)).status_code in (201, 409)
+    try:
+
+        def no_sleep(seconds):
+            raise AssertionError("a server that is gone must fail without waiting")
+
+        with pytest.raises(smoke.SmokeFailed, match="is gone") as failure:
+            smoke.wait_ready(api, name, WORKSPACE, smoke.Deadline(600), sleep=no_sleep)
+        assert not isinstance(failure.value, smoke.TimedOut)
+    finally:
+        api.api("DELETE", smoke.user_path(name))
+
+
+def test_smoke_needs_the_app_token(smoke, monkeypatch, capsys):
+    monkeypatch.delenv("HUB_API_TOKEN", raising=False)
+    assert smoke.main(["--hub-url", "http://127.0.0.1:9", "--app-url", "http://127.0.0.1:9"]) == 2
+    assert "HUB_API_TOKEN" in capsys.readouterr().err
