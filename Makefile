@@ -16,8 +16,8 @@ export IMAGE_PREFIX TAG BASE
 NOTEBOOK_IMAGE ?= $(IMAGE_PREFIX)openhexa-base-notebook:$(TAG)
 export NOTEBOOK_IMAGE
 
-.PHONY: help setup lock lock-notebook lint test tiers test-unit test-image build build-notebook \
-	docker-up docker-down clean
+.PHONY: help setup lock lock-notebook lint test tiers test-unit test-image test-e2e build build-notebook \
+	build-hub up down docker-up docker-down clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,7 +61,16 @@ test-unit: setup ## the unit tier: authenticator, spawn hooks, chart values, moc
 test-image: setup docker-up build-notebook ## the image tier: testinfra and the Docker SDK against the notebook image
 	$(PY) -m pytest tests/image $(PYTEST_ARGS)
 
-build: build-notebook ## build the project images, tagged $(IMAGE_PREFIX)...:$(TAG)
+build: build-notebook build-hub ## build the project images, tagged $(IMAGE_PREFIX)...:$(TAG)
+
+build-hub: docker-up ## build $(IMAGE_PREFIX)openhexa-jupyterhub:$(TAG) and its -local variant
+	scripts/build-hub.sh
+
+up: build ## start the mock App and the hub on this machine (docker-compose), print the URLs
+	scripts/stack.sh up
+
+down: ## remove the stack, its volume and every server it spawned
+	scripts/stack.sh down
 
 build-notebook: docker-up ## build $(NOTEBOOK_IMAGE) (on the offline base when the upstream one cannot be pulled)
 	scripts/build-notebook.sh

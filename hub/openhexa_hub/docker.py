@@ -8,8 +8,8 @@ from traitlets import default
 class HostNetworkDockerSpawner(DockerSpawner):
     """Each server runs on the host network and listens on its own free port.
 
-    Stopped containers are removed; the workspace hooks name containers after
-    the App's server hash.
+    Servers listen on 127.0.0.1; stopped containers are removed; the workspace
+    hooks name containers after the App's server hash.
     """
 
     @default("network_name")
@@ -18,11 +18,22 @@ class HostNetworkDockerSpawner(DockerSpawner):
 
     @default("use_internal_ip")
     def _use_internal_ip_default(self):
-        return False
+        # True only so DockerSpawner adds no port bindings, which the host
+        # network refuses; get_ip_and_port below says where the server is.
+        return True
 
     @default("host_ip")
     def _host_ip_default(self):
         return "127.0.0.1"
+
+    @default("ip")
+    def _ip_default(self):
+        return "127.0.0.1"  # the server listens on loopback only
+
+    @default("extra_create_kwargs")
+    def _extra_create_kwargs_default(self):
+        # `make down` finds the servers the hub started by this label.
+        return {"labels": {"org.openhexa.notebooks": "server"}}
 
     @default("remove")
     def _remove_default(self):

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The docker-compose stack: the mock OpenHexa App on 127.0.0.1:8000, the hub on 127.0.0.1:8001.
+#   scripts/stack.sh up     start it (images must be built: `make up` builds them) and wait for it
+#   scripts/stack.sh down   remove it: containers, the hub's volume, and every server the hub spawned
+#   scripts/stack.sh logs   every container's log, spawned servers included
+# COMPOSE_PROJECT_NAME (default openhexa-notebooks) keeps stacks apart.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-openhexa-notebooks}
+
+compose() {
+  if command -v docker-compose >/dev/null 2>&1; then
+    docker-compose "$@"
+  else
+    docker compose "$@"
+  fi
+}
+
+spawned() { docker ps -aq --filter label=org.openhexa.notebooks=server; }
+
+wait_for() {
+  local url=$1 what=$2
+  for _ in $(seq 1 120); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 1
+  done
+  echo "timed out after 120s waiting for $what at $url" >&2
+  compose logs --tail=50 >&2
+  return 1
+}
+
+case "${1:-}" in
+  up)
+    compose up -d
+    wait_for http://127.0.0.1:8000/login "the mock App"
+    wait_for http://127.0.0.1:8001/hub/health "the hub"
+    cat <<'MSG'
+
+OpenHexa notebooks are up:
+  the App (mock):  http://localhost:8000/           log in, then open "Notebooks" or a workspace
+  the hub:         http://localhost:8001/hub/
+  demo logins:     alice@openhexa.test / alice-pass   (workspace malaria-dashboards)
+                   bob@openhexa.test / bob-pass       (no workspace)
+                   Mixed.Case+tag@openhexa.test / mixed-pass
+Use localhost (not 127.0.0.1) in the browser: the App and the hub share cookies by host.
+`make down` removes everything.
+MSG
+    ;;
+  down)
+    compose down --volumes --remove-orphans
+    ids=$(spawned)
+    [ -z "$ids" ] || docker rm -f $ids >/dev/null
+    ;;
+  logs)
+    compose logs --no-color --timestamps
+    for id in $(spawned); do
+      echo "=== spawned server $(docker inspect -f '{{.Name}}' "$id") ==="
+      docker logs --timestamps "$id" 2>&1
+    done
+    ;;
+  *)
+    echo "usage: $0 up|down|logs" >&2
+    exit 2
+    ;;
+esac
