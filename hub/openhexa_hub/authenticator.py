@@ -257,6 +257,14 @@ class OpenHexaAuthenticator(Authenticator):
             db.delete(token)
         db.commit()
 
+    def server_settings(self) -> dict[str, str]:
+        """What every notebook server gets from the hub's own settings."""
+        return {
+            "HEXA_SERVER_URL": self.hexa_server_url,
+            # Notebook servers are framed by the App too.
+            "CONTENT_SECURITY_POLICY": self.content_security_policy,
+        }
+
     async def pre_spawn_start(self, user, spawner):
         """Fetch the server's credentials from the App and apply them."""
         handler = spawner.handler
@@ -286,7 +294,7 @@ class OpenHexaAuthenticator(Authenticator):
             raise NotLoggedIn("default-credentials refused") from None
         self._check_owner(user, self.username_from(payload))
         credentials = spawn.parse_default_credentials(payload)
-        env = dict(credentials.env, HEXA_SERVER_URL=self.hexa_server_url)
+        env = dict(credentials.env, **self.server_settings())
         if credentials.files:
             env["OPENHEXA_FILES"] = json.dumps(credentials.files)
         spawn.add_environment(spawner, env)
@@ -306,5 +314,5 @@ class OpenHexaAuthenticator(Authenticator):
             spawner.image = credentials.image
         spawn.name_after_hash(spawner, credentials.server_hash)
         spawn.drop_personal_volumes(spawner)
-        env = dict(credentials.env, HEXA_SERVER_URL=self.hexa_server_url, HEXA_WORKSPACE=workspace)
+        env = dict(credentials.env, **self.server_settings(), HEXA_WORKSPACE=workspace)
         spawn.add_environment(spawner, env)

@@ -288,13 +288,13 @@ class WorkspaceNotebooksHandler(Handler):
         email = self.current_email()
         name = email.lower()
         try:
-            await self.launch(name, slug)
+            server_url = await self.launch(name, slug)
         except LaunchFailed as failure:
             self.set_status(failure.status)
             return self.finish(
                 page("Notebooks unavailable", f"<p id='notebooks-error'>{html.escape(str(failure))}</p>")
             )
-        src = f"{self.conf.hub_url}/user/{quote(name, safe='@')}/{quote(slug)}/"
+        src = f"{self.conf.hub_url}{server_url}"
         self.finish(
             page(
                 f"{slug} notebooks",
@@ -324,7 +324,8 @@ class WorkspaceNotebooksHandler(Handler):
             data = None
         return response.code, data
 
-    async def launch(self, name: str, slug: str):
+    async def launch(self, name: str, slug: str) -> str:
+        """Start the person's workspace server through the hub API; return its URL path."""
         user_path = f"/users/{quote(name, safe='')}"
         code, _ = await self.hub("POST", user_path, body={})
         if code not in (201, 409):
@@ -338,7 +339,7 @@ class WorkspaceNotebooksHandler(Handler):
             code, model = await self.hub("GET", user_path)
             server = (model or {}).get("servers", {}).get(slug)
             if server and server.get("ready"):
-                return
+                return server["url"]
             if not server:
                 raise LaunchFailed(403, "The notebook server did not start.")
             await asyncio.sleep(0.5)
