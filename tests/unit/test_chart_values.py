@@ -255,8 +255,8 @@ def test_the_hub_env_configures_the_authenticator(deployment, monkeypatch):
     values = chart.chart_values(deployment)
     env = chart.hub_env(values, SECRETS)
     assert env["OPENHEXA_SPAWNER"] == "kubernetes"
-    assert env["CONTENT_SECURITY_POLICY"] == values["singleuser"]["extraEnv"]["CONTENT_SECURITY_POLICY"], (
-        "the hub and the notebook servers send the same Content-Security-Policy"
+    assert "CONTENT_SECURITY_POLICY" not in chart.get(values, "singleuser.extraEnv", {}), (
+        "the spawn hooks give every server the hub's CONTENT_SECURITY_POLICY; a second copy would drift"
     )
     endpoints = {
         "AUTHENTICATION_URL": "/notebooks/authenticate/",
@@ -502,7 +502,7 @@ def test_the_pod_of_each_server_and_profile(deployment, server, profile, app, ku
         expected = {**credentials["env"], "OPENHEXA_FILES": json.dumps(credentials["files"])}
     expected |= {
         "HEXA_SERVER_URL": app.url,
-        "CONTENT_SECURITY_POLICY": su["extraEnv"]["CONTENT_SECURITY_POLICY"],
+        "CONTENT_SECURITY_POLICY": env["CONTENT_SECURITY_POLICY"],  # the hub's, passed on
         "JUPYTERHUB_DEFAULT_URL": "/lab",
     }
     assert "{" in expected.get("WORKSPACE_DATABASE_PASSWORD", "{"), "the fixture keeps its braces"

@@ -53,7 +53,7 @@ def alice(login, hub):
             stop(hub, ALICE, server)
 
 
-def test_default_server_gets_default_credentials(alice, hub):
+def test_default_server_gets_default_credentials(alice, app, hub):
     response = alice.get(f"{hub.url}/hub/spawn", timeout=60)
     assert response.status_code == 200, response.text[:500]
     wait_ready(hub, ALICE)
@@ -61,7 +61,8 @@ def test_default_server_gets_default_credentials(alice, hub):
     expected = FIXTURES["users"][0]["default_credentials"]
     for name, value in expected["env"].items():
         assert env[name] == value
-    assert env["HEXA_SERVER_URL"].startswith("http://127.0.0.1:")
+    assert env["HEXA_SERVER_URL"] == app.url
+    assert env["CONTENT_SECURITY_POLICY"] == f"frame-ancestors 'self' {app.url}"  # the hub's, for the iframe
     assert "OPENHEXA_FILES" in env
 
 
