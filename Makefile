@@ -16,7 +16,7 @@ export IMAGE_PREFIX TAG BASE
 NOTEBOOK_IMAGE ?= $(IMAGE_PREFIX)openhexa-base-notebook:$(TAG)
 export NOTEBOOK_IMAGE
 
-.PHONY: help setup lock lock-notebook lint test tiers test-unit test-image test-e2e build build-notebook \
+.PHONY: help setup lock lock-notebook lint test tiers test-unit test-image test-e2e browser build build-notebook \
 	build-hub up down docker-up docker-down clean
 
 help: ## list the targets
@@ -49,17 +49,23 @@ lint: setup ## ruff, ruff format, yamllint
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint --strict .
 
-test: ## every tier: lint, unit, image (starts the Docker engine, and stops it if it started it)
+test: ## every tier: lint, unit, image, end-to-end (starts the Docker engine; stops it if it started it)
 	scripts/dockerd.sh start
 	$(MAKE) tiers; status=$$?; scripts/dockerd.sh stop; exit $$status
 
-tiers: lint test-unit test-image
+tiers: lint test-unit test-image test-e2e
 
 test-unit: setup ## the unit tier: authenticator, spawn hooks, chart values, mock App, a real hub
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 test-image: setup docker-up build-notebook ## the image tier: testinfra and the Docker SDK against the notebook image
 	$(PY) -m pytest tests/image $(PYTEST_ARGS)
+
+test-e2e: setup docker-up build browser ## the end-to-end tier: the compose stack driven by headless Chromium
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+browser: ## Debian's Chromium and ChromeDriver, for the end-to-end tier
+	scripts/ensure-packages.sh chromium:chromium chromedriver:chromium-driver
 
 build: build-notebook build-hub ## build the project images, tagged $(IMAGE_PREFIX)...:$(TAG)
 

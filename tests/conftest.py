@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import docker
 import pytest
 import testinfra
 
-from tests.support import ROOT, Hub, MockApp, TrackedContainer
+from tests.support import ROOT, Hub, MockApp, Stack, TrackedContainer, new_browser
 
 UNIT_HUB_CONFIG = ROOT / "tests" / "unit" / "hub_config.py"
 
@@ -101,3 +102,44 @@ def notebook_host(docker_client, notebook_image):
     container = tracked.run_detached(entrypoint=["tini", "--"], command=["sleep", "infinity"])
     yield testinfra.get_host(f"docker://{container.id}")
     tracked.remove_all()
+
+
+# -- end to end ------------------------------------------------------------------
+
+ARTIFACTS = ROOT / "artifacts"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+def failed(request) -> bool:
+    return any(getattr(getattr(request.node, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The docker-compose stack (mock App on :8000, hub on :8001), up once, always down."""
+    started = Stack.up()
+    yield started
+    started.down()
+
+
+@pytest.fixture
+def browser(request, stack):
+    """A fresh headless Chromium; on failure it leaves a screenshot, the page and every log."""
+    driver = new_browser()
+    yield driver
+    if failed(request):
+        folder = ARTIFACTS / "e2e" / request.node.name
+        folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):
+            driver.save_screenshot(str(folder / "screenshot.png"))
+            (folder / "page.html").write_text(driver.page_source)
+            (folder / "url.txt").write_text(driver.current_url + "\n")
+        (folder / "containers.log").write_text(stack.logs())
+    driver.quit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -267,3 +268,80 @@ class TrackedContainer:
             with contextlib.suppress(Exception):  # already gone
                 container.remove(force=True)
         self.containers.clear()
+
+
+# -- the docker-compose stack and the browser ---------------------------------------
+
+APP_URL = "http://localhost:8000"  # as the browser reaches them: localhost shares
+HUB_URL = "http://localhost:8001"  # cookies across ports, as the App's site does
+
+
+@dataclass
+class Stack:
+    """The docker-compose stack of `make up`, under its own project name."""
+
+    project: str = "openhexa-e2e"
+    api_token: str = "e2e-openhexa-app-token"
+
+    @property
+    def env(self) -> dict:
+        return {**os.environ, "COMPOSE_PROJECT_NAME": self.project, "HUB_API_TOKEN": self.api_token}
+
+    def script(self, *args: str, check: bool = True) -> str:
+        result = subprocess.run(
+            [str(ROOT / "scripts" / "stack.sh"), *args], env=self.env, capture_output=True, text=True, timeout=300
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"stack.sh {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout + result.stderr
+
+    @classmethod
+    def up(cls) -> Stack:
+        stack = cls()
+        stack.script("down", check=False)  # leftovers of an interrupted run
+        stack.script("up")
+        return stack
+
+    def down(self):
+        self.script("down", check=False)
+
+    def logs(self) -> str:
+        return self.script("logs", check=False)
+
+    def compose(self, *args: str):
+        command = ["docker-compose"] if shutil.which("docker-compose") else ["docker", "compose"]
+        subprocess.run([*command, *args], env=self.env, cwd=ROOT, check=True, capture_output=True, timeout=120)
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        """The hub's REST API as the App's service."""
+        headers = {"Authorization": f"token {self.api_token}"}
+        return requests.request(method, f"{HUB_URL}/hub/api{path}", headers=headers, timeout=30, **kwargs)
+
+    def servers(self, name: str) -> dict:
+        response = self.api("GET", f"/users/{quote(name, safe='')}")
+        return response.json().get("servers", {}) if response.status_code == 200 else {}
+
+    def stop_servers(self, name: str):
+        user = quote(name, safe="")
+        for server in self.servers(name):
+            path = f"/users/{user}/servers/{quote(server)}" if server else f"/users/{user}/server"
+            self.api("DELETE", path)
+        wait_until(lambda: not self.servers(name), f"{name}'s servers to stop", timeout=60)
+
+
+def new_browser():
+    """Debian's headless Chromium through Debian's ChromeDriver; nothing is downloaded."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--no-first-run",
+        "--window-size=1400,1000",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(120)
+    return driver
