@@ -104,6 +104,21 @@ class Process:
             self.popen.wait(5)
 
 
+def app_session(app_url: str, email: str, password: str) -> requests.Session:
+    """A browser-like session logged in to the App at ``app_url`` (cookies sessionid, csrftoken)."""
+    session = requests.Session()
+    session.get(f"{app_url}/login", timeout=10)
+    response = session.post(
+        f"{app_url}/login?next=/",
+        data={"email": email, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": f"{app_url}/login"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, f"login as {email} failed: {response.status_code}"
+    return session
+
+
 class MockApp:
     """The mock OpenHexa App in its own process, with its test switches."""
 
@@ -135,22 +150,7 @@ class MockApp:
         requests.delete(f"{self.url}/_mock/calls", timeout=5)
 
     def login(self, email: str, password: str) -> requests.Session:
-        """A browser-like session logged in to the App (cookies sessionid, csrftoken)."""
-        session = requests.Session()
-        session.get(f"{self.url}/login", timeout=5)
-        response = session.post(
-            f"{self.url}/login?next=/",
-            data={
-                "email": email,
-                "password": password,
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            },
-            headers={"Referer": f"{self.url}/login"},
-            allow_redirects=False,
-            timeout=5,
-        )
-        assert response.status_code == 302, f"login as {email} failed: {response.status_code}"
-        return session
+        return app_session(self.url, email, password)
 
     def logout(self, session: requests.Session, follow: bool = True) -> requests.Response:
         """Log out of the App; with ``follow``, the browser goes on to the hub's logout."""

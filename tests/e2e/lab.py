@@ -64,6 +64,9 @@ def wait_for_lab(browser, timeout: float = LAB_TIMEOUT):
 def run_in_new_notebook(browser, code: str, expected: str, timeout: float = 120) -> str:
     """Open a Python notebook from the launcher, run ``code``, return the output once it shows ``expected``."""
     click(browser, ".jp-LauncherCard[data-category='Notebook']", "the launcher's notebook card")
+    # Code sent before the kernel is connected can be dropped: wait for it to be idle.
+    statusbar = (By.ID, "jp-main-statusbar")
+    wait(browser, ready.text_to_be_present_in_element(statusbar, "Idle"), "the new notebook's kernel to be idle", 120)
     click(browser, ".jp-NotebookPanel .jp-Cell .cm-content", "the new notebook's first cell")
     editor = browser.switch_to.active_element
     editor.send_keys(code)

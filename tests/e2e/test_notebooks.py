@@ -9,8 +9,9 @@ import yaml
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 
+from tests.conftest import DEMO
 from tests.e2e.lab import log_in_to_app, run_in_new_notebook, wait, wait_for_lab
-from tests.support import APP_URL, HUB_URL, ROOT, wait_until
+from tests.support import APP_URL, HUB_URL, ROOT, app_session, wait_until
 
 FIXTURES = yaml.safe_load((ROOT / "tests" / "mockapp" / "fixtures.yaml").read_text())
 ALICE = "alice@openhexa.test"
@@ -81,13 +82,7 @@ def test_hub_and_notebook_allow_only_the_app_to_frame_them(browser, stack):
 
 def test_bob_cannot_open_alices_server_or_workspace(browser, stack):
     # Alice has a workspace server running.
-    alice = requests.Session()
-    alice.get(f"{APP_URL}/login")
-    alice.post(
-        f"{APP_URL}/login",
-        data={"email": ALICE, "password": "alice-pass", "csrfmiddlewaretoken": alice.cookies["csrftoken"]},
-        headers={"Referer": f"{APP_URL}/login"},
-    )
+    alice = app_session(APP_URL, *DEMO["alice"])
     assert alice.get(f"{APP_URL}/workspaces/{WORKSPACE}/notebooks", timeout=200).status_code == 200
 
     log_in_to_app(browser, "bob", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
