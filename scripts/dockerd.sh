@@ -13,7 +13,8 @@ answers() { docker info >/dev/null 2>&1; }
 
 case "${1:-}" in
   start)
-    scripts/ensure-packages.sh dockerd:docker.io docker-compose:docker-compose
+    scripts/ensure-packages.sh dockerd:docker.io
+    docker compose version >/dev/null 2>&1 || scripts/ensure-packages.sh docker-compose:docker-compose
     if answers; then
       exit 0
     fi

