@@ -12,13 +12,15 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # buildkit_build ARGS...: `docker build` with BuildKit, on the host network.
 # Uses buildx when the client has it; otherwise Debian's docker 20.10 client,
 # whose builder is BuildKit when DOCKER_BUILDKIT=1.
+# NO_CACHE=1 rebuilds every step (the weekly rebuild, so security updates land).
 buildkit_build() {
-  local secret=()
-  [ -s "$CA_BUNDLE" ] && secret=(--secret "id=ca_bundle,src=$CA_BUNDLE")
+  local options=()
+  [ -s "$CA_BUNDLE" ] && options=(--secret "id=ca_bundle,src=$CA_BUNDLE")
+  [ "${NO_CACHE:-}" = 1 ] && options+=(--no-cache)
   if docker buildx version >/dev/null 2>&1; then
-    docker buildx build --load --network host "${secret[@]}" "$@"
+    docker buildx build --load --network host "${options[@]}" "$@"
   elif [ -x /usr/bin/docker ]; then
-    DOCKER_BUILDKIT=1 /usr/bin/docker build --network host "${secret[@]}" "$@"
+    DOCKER_BUILDKIT=1 /usr/bin/docker build --network host "${options[@]}" "$@"
   else
     echo "No BuildKit-capable docker client: install docker-buildx or Debian's docker.io" >&2
     return 1
