@@ -8,6 +8,7 @@ import os
 import docker
 import pytest
 import testinfra
+from kubernetes_asyncio.config import kube_config
 
 from tests.support import ROOT, Hub, MockApp, Stack, TrackedContainer, new_browser
 
@@ -48,6 +49,22 @@ def hub(mock_app, tmp_path_factory):
     )
     yield started
     started.stop()
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(tmp_path_factory):
+    """KubeSpawner loads a Kubernetes client configuration when created; this one points nowhere."""
+    path = tmp_path_factory.mktemp("kube") / "config"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: none\n"
+        "clusters: [{name: none, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "users: [{name: none, user: {token: unused}}]\n"
+        "contexts: [{name: none, context: {cluster: none, user: none}}]\n"
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        # Read when kubernetes_asyncio is imported, so set where it is kept.
+        patch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
+        yield path
 
 
 @pytest.fixture

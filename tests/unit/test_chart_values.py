@@ -29,7 +29,6 @@ import pytest
 import yaml
 from jupyterhub.app import JupyterHub
 from jupyterhub.traitlets import ByteSpecification
-from kubernetes_asyncio.config import kube_config
 from kubespawner import KubeSpawner
 
 from openhexa_hub.authenticator import REQUIRED, OpenHexaAuthenticator
@@ -367,21 +366,6 @@ def test_notebooks_reach_the_app_and_databases_but_not_cloud_metadata(deployment
 
 
 # -- the pods -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def kubeconfig(tmp_path_factory):
-    """KubeSpawner loads a client configuration when created; this one points nowhere."""
-    path = tmp_path_factory.mktemp("kube") / "config"
-    path.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: none\n"
-        "clusters: [{name: none, cluster: {server: 'http://127.0.0.1:9'}}]\n"
-        "users: [{name: none, user: {token: unused}}]\n"
-        "contexts: [{name: none, context: {cluster: none, user: none}}]\n"
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
-        yield path
 
 
 class HubUser:

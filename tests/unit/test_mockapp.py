@@ -43,33 +43,33 @@ def test_not_logged_in_redirects_to_login(app, path):
     assert response.headers["Location"].startswith("/login?next=")
 
 
-def test_login_sets_both_cookies_and_follows_next(app):
+def submit_login_form(app, password: str, next_url: str = "/"):
+    """What a browser does: GET the login page (csrftoken), POST the form back."""
     session = requests.Session()
     session.get(f"{app.url}/login", timeout=10)
     response = session.post(
-        f"{app.url}/login?next=http://127.0.0.1:9/hub/login",
-        data={"email": "alice@openhexa.test", "password": "alice-pass",
-              "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        f"{app.url}/login?next={next_url}",
+        data={
+            "email": "alice@openhexa.test",
+            "password": password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
         headers={"Referer": f"{app.url}/login"},
         allow_redirects=False,
         timeout=10,
-    )  # fmt: skip
+    )
+    return session, response
+
+
+def test_login_sets_both_cookies_and_follows_next(app):
+    session, response = submit_login_form(app, "alice-pass", "http://127.0.0.1:9/hub/login")
     assert response.status_code == 302
     assert response.headers["Location"] == "http://127.0.0.1:9/hub/login"
     assert {"sessionid", "csrftoken"} <= set(session.cookies.keys())
 
 
 def test_wrong_password_is_not_a_login(app):
-    session = requests.Session()
-    session.get(f"{app.url}/login", timeout=10)
-    response = session.post(
-        f"{app.url}/login",
-        data={"email": "alice@openhexa.test", "password": "nope",
-              "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-        headers={"Referer": f"{app.url}/login"},
-        allow_redirects=False,
-        timeout=10,
-    )  # fmt: skip
+    session, response = submit_login_form(app, "nope")
     assert response.status_code == 200
     assert "sessionid" not in session.cookies
 

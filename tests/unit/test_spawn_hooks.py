@@ -5,11 +5,12 @@ from types import SimpleNamespace
 
 import pytest
 from dockerspawner import DockerSpawner
-from kubernetes_asyncio.config import kube_config
 from kubespawner import KubeSpawner
 
 from openhexa_hub import spawn
 from openhexa_hub.docker import HostNetworkDockerSpawner
+
+pytestmark = pytest.mark.usefixtures("kubeconfig")  # KubeSpawner needs a client configuration
 
 BRACES = "s3cr{et}-{{pw}}-4d1b"
 ENV = {"WORKSPACE_DATABASE_PASSWORD": BRACES, "PLAIN": "value", "HEXA_WORKSPACE": "malaria-dashboards"}
@@ -23,22 +24,6 @@ class FakeUser:
 
 def workspace_server():
     return SimpleNamespace(name="malaria-dashboards", server=None)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def kubeconfig(tmp_path_factory):
-    """KubeSpawner loads a client configuration when created; this one points nowhere."""
-    path = tmp_path_factory.mktemp("kube") / "config"
-    path.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: none\n"
-        "clusters: [{name: none, cluster: {server: 'http://127.0.0.1:9'}}]\n"
-        "users: [{name: none, user: {token: unused}}]\n"
-        "contexts: [{name: none, context: {cluster: none, user: none}}]\n"
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        # Read when kubernetes_asyncio is imported, so set where it is kept.
-        patch.setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(path))
-        yield path
 
 
 def kube_pod(setup, **traits):
