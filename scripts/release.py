@@ -134,12 +134,18 @@ class Tags:
         return [*self.immutable, *self.described, *self.moving]
 
 
-def compute_tags(version: str | None, date: dt.date, commit: str, inside: dict[str, str]) -> Tags:
-    """Docker Stacks' tags for one image; ``inside`` maps python/lab/hub to their versions."""
+def compute_tags(
+    version: str | None, date: dt.date, commit: str, inside: dict[str, str], describes=("python", "lab", "hub")
+) -> Tags:
+    """Docker Stacks' tags for one image; ``inside`` maps python/lab/hub to the versions it carries.
+
+    ``describes`` says which of them name the image: the hub image carries no
+    JupyterLab of its own in production, so it is not tagged lab-x.y.z.
+    """
     immutable = ((version,) if version else ()) + (commit[:12],)
     described = tuple(
         f"{key}-{'.'.join(inside[key].split('.')[:2]) if key == 'python' else inside[key]}"
-        for key in ("python", "lab", "hub")
+        for key in describes
         if inside.get(key)
     )
     moving = (date.isoformat(),) + (("latest",) if version else ())
@@ -177,6 +183,7 @@ class Image:
     key: str  # notebook | hub
     local: str  # the built image, e.g. blsq/openhexa-base-notebook:dev
     repository: str  # e.g. blsq/openhexa-base-notebook
+    describes: tuple[str, ...] = ("python", "lab", "hub")  # the versions its tags name
     tags: Tags | None = None
     digest: str = ""
     info: dict = field(default_factory=dict)
@@ -524,7 +531,12 @@ def main(argv: list[str] | None = None) -> int:
         Image(
             "notebook", f"{args.prefix}openhexa-base-notebook:{args.local_tag}", f"{args.prefix}openhexa-base-notebook"
         ),
-        Image("hub", f"{args.prefix}openhexa-jupyterhub:{args.local_tag}", f"{args.prefix}openhexa-jupyterhub"),
+        Image(
+            "hub",
+            f"{args.prefix}openhexa-jupyterhub:{args.local_tag}",
+            f"{args.prefix}openhexa-jupyterhub",
+            describes=("python", "hub"),
+        ),
     ]
     name = version or commit[:12]
     artifacts = ROOT / "artifacts" / "release"
@@ -534,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
     tiers = [] if args.skip_gates else gate(artifacts)
     for image in images:
         inside = look_inside(image.local)
-        image.tags = compute_tags(version, now.date(), commit, inside)
+        image.tags = compute_tags(version, now.date(), commit, inside, image.describes)
         base_label = '{{index .Config.Labels "org.openhexa.base"}}'
         image.info = {
             "size_bytes": int(run("docker", "image", "inspect", "--format", "{{.Size}}", image.local)),
@@ -553,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         "commit": commit,
         "dirty": bool(status.strip()),
         "registry": registry.host,
-        "published_at": now.isoformat(timespec="seconds"),
+        "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     manifest = build_manifest(release, images, tiers, previous_manifest(args.records, name))
     folder = args.records / name

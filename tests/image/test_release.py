@@ -36,6 +36,8 @@ def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, 
     for image in manifest["images"].values():
         assert name in image["tags"]
         assert ("latest" in image["tags"]) == bool(manifest["release"]["version"])
+        if image["repository"].endswith("openhexa-jupyterhub"):
+            assert not [tag for tag in image["tags"] if tag.startswith("lab-")], "the hub image has no lab- tag"
         by_tag = f"{registry}/{image['repository']}:{name}"
         by_digest = f"{registry}/{image['repository']}@{image['digest']}"
         docker_client.images.remove(by_tag)  # pull it back for real, not from the local copy of the tag

@@ -24,8 +24,13 @@ def test_a_version_release_is_tagged_like_docker_stacks():
 def test_latest_only_for_a_version_release():
     tags = release.compute_tags(None, DATE, COMMIT, {"python": "3.12.1", "hub": "5.5.4"})
     assert tags.immutable == ("0123456789ab",)
-    assert tags.described == ("python-3.12", "hub-5.5.4")  # no JupyterLab in the hub image
+    assert tags.described == ("python-3.12", "hub-5.5.4")
     assert "latest" not in tags.in_push_order()
+
+
+def test_the_hub_image_is_not_named_after_a_jupyterlab_it_happens_to_carry():
+    tags = release.compute_tags(None, DATE, COMMIT, INSIDE, describes=("python", "hub"))
+    assert tags.described == ("python-3.11", "hub-5.5.4")
 
 
 @pytest.mark.parametrize(
