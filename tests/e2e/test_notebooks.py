@@ -123,6 +123,17 @@ def test_a_mixed_case_plus_tag_email_works_end_to_end(browser, stack):
     assert unquote(server["url"]) == "/user/mixed.case+tag@openhexa.test/"
 
 
+def test_a_hub_restart_keeps_people_logged_in_and_their_servers(browser, stack):
+    log_in_to_app(browser, "alice", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
+    wait_for_lab(browser)
+    stack.compose("restart", "hub")
+    wait_until(lambda: requests.get(f"{HUB_URL}/hub/health", timeout=2).ok, "the hub to be back after a restart", 120)
+    assert stack.servers(ALICE).get("", {}).get("ready"), "alice's server did not survive the restart"
+    browser.get(f"{HUB_URL}/hub/home")
+    wait(browser, ready.url_contains(f"{HUB_URL}/hub/home"), "alice's hub home page, still logged in")
+    assert ALICE in browser.page_source
+
+
 def test_with_the_app_down_the_hub_says_so_and_recovers(browser, stack):
     log_in_to_app(browser, "alice")
     wait(browser, ready.presence_of_element_located((By.ID, "whoami")), "the App's home page")

@@ -71,7 +71,8 @@ def test_singleuser_with_a_hub_token_runs_jupyterhub_singleuser(notebook, hub_ap
         lambda: api_answers(f"http://127.0.0.1:{port}/user/alice/api"), "the single-user server's /api"
     )
     assert response.headers["Content-Security-Policy"].startswith(CSP)
-    status, processes = notebook.exec(container, ["ps", "-eo", "args"])
+    # Read /proc rather than run ps: not every base image has procps.
+    status, processes = notebook.exec(container, ["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"])
     assert "jupyterhub-singleuser" in processes, processes
 
 
