@@ -7,8 +7,8 @@
    the 12-character commit, the versions inside the image (python-3.x, lab-x.y.z,
    hub-x.y.z), the date, and `latest` for a version release only.
 3. Pushes to REGISTRY: immutable tags (version, commit) first, and never over an
-   existing one; moving tags (date, latest) last, so a failure mid-push leaves
-   `latest` where it was.
+   existing one; moving tags (date, latest) last, once both images are verified
+   (step 4), so a failure mid-push leaves `latest` where it was.
 4. Pulls every image back by digest and starts it.
 5. Writes releases/<tag>/manifest.json and manifest.md (digests, sizes, tags,
    packages, extensions, tests, the difference from the previous release) and
@@ -203,21 +203,44 @@ def refuse_existing(registry: Registry, images: list[Image]) -> None:
         )
 
 
-def publish(registry: Registry, images: list[Image], push: Callable[[str, str], None]) -> list[str]:
-    """Push every image's tags, immutable ones first and moving ones last; return the refs pushed.
+PINNED_STAGES = ("immutable", "described")
+MOVING_STAGES = ("moving",)
+
+
+def publish(
+    registry: Registry,
+    images: list[Image],
+    push: Callable[[str, str], None],
+    stages: tuple[str, ...] = PINNED_STAGES + MOVING_STAGES,
+) -> list[str]:
+    """Push every image's tags of ``stages``, in order; return the refs pushed.
 
     ``push(local, ref)`` tags and pushes one ref. Moving tags wait until every
-    immutable and descriptive tag of every image is published.
+    immutable and descriptive tag of every image is published. A failed push
+    stops the release, saying what was published and that nothing moved.
     """
     pushed = []
-    for stage in ("immutable", "described", "moving"):
+    for stage in stages:
         for image in images:
             for tag in getattr(image.tags, stage):
                 ref = registry.ref(image.repository, tag)
                 say(f"pushing {ref}")
-                push(image.local, ref)
+                try:
+                    push(image.local, ref)
+                except ReleaseError as error:
+                    raise ReleaseError(failed_push(ref, error, pushed, images)) from None
                 pushed.append(ref)
     return pushed
+
+
+def failed_push(ref: str, error: ReleaseError, pushed: list[str], images: list[Image]) -> str:
+    """What a failed push leaves behind, for the person who runs the release."""
+    moving = {tag for image in images for tag in image.tags.moving}
+    moved = [r for r in pushed if r.rsplit(":", 1)[1] in moving]
+    moved_line = f"moved before the failure: {', '.join(moved)}" if moved else "no moving tag (the date, latest) moved."
+    return (
+        f"pushing {ref} failed: {error}\npublished before the failure: {', '.join(pushed) or 'nothing'}\n{moved_line}"
+    )
 
 
 def docker_push(local: str, ref: str) -> None:
@@ -554,10 +577,11 @@ def main(argv: list[str] | None = None) -> int:
             **inside,
         }
     refuse_existing(registry, images)
-    publish(registry, images, docker_push)
-    for image in images:
+    publish(registry, images, docker_push, PINNED_STAGES)
+    for image in images:  # pulled back and started before any moving tag names it
         image.digest = digest_of(registry, image, registry.ref(image.repository, image.tags.immutable[-1]))
         verify(registry, image)
+    publish(registry, images, docker_push, MOVING_STAGES)
 
     release = {
         "name": name,

@@ -1,12 +1,26 @@
 """`make release`'s publishing half, into a throwaway registry: push, verify, pull back by tag and digest."""
 
+import contextlib
+import io
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
+import requests
 
 from tests.support import ROOT, free_port
+
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+REPOSITORIES = ("blsq/openhexa-base-notebook", "blsq/openhexa-jupyterhub")
 
 
 @pytest.fixture
@@ -18,14 +32,26 @@ def registry(tmp_path):
     subprocess.run([ROOT / "scripts" / "registry.sh", "stop", data], check=True, timeout=60)
 
 
+def release(cwd, registry, records, values, *extra) -> subprocess.CompletedProcess:
+    """scripts/release.py of the checkout at ``cwd``, its gates skipped, into ``registry``."""
+    return subprocess.run(
+        [sys.executable, "scripts/release.py", "--skip-gates", "--registry", registry,
+         "--records", str(records), "--values", str(values), *extra],
+        cwd=cwd, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+
+
+def tag_digest(registry: str, repository: str, tag: str) -> str | None:
+    response = requests.head(
+        f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_TYPES}, timeout=30
+    )
+    return response.headers["Docker-Content-Digest"] if response.status_code == 200 else None
+
+
 def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, notebook_image, docker_client):
     records, values = tmp_path / "releases", tmp_path / "values.yaml"
     values.write_text((ROOT / "chart-values" / "values.yaml").read_text())
-    result = subprocess.run(
-        [sys.executable, "scripts/release.py", "--skip-gates", "--allow-dirty", "--registry", registry,
-         "--records", str(records), "--values", str(values)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    result = release(ROOT, registry, records, values, "--allow-dirty")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     (manifest_path,) = records.glob("*/manifest.json")
@@ -46,10 +72,71 @@ def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, 
         assert docker_client.images.pull(by_digest).id == pulled.id
         assert image["python_packages"] and image["debian_packages"]
 
-    again = subprocess.run(
-        [sys.executable, "scripts/release.py", "--skip-gates", "--allow-dirty", "--registry", registry,
-         "--records", str(records), "--values", str(values)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    again = release(ROOT, registry, records, values, "--allow-dirty")
     assert again.returncode != 0
     assert "already published, and immutable" in again.stderr
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    """A clone of this repository with the work tree under test committed, to tag versions in."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
+    for setting in (("user.name", "release test"), ("user.email", "release-test@openhexa.test")):
+        subprocess.run(["git", "config", *setting], cwd=clone, check=True)
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True).stdout
+    for name in filter(None, tracked.decode().split("\0")):
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, clone / name)
+    subprocess.run(["git", "add", "--all"], cwd=clone, check=True)
+    subprocess.run(["git", "commit", "--quiet", "--allow-empty", "-m", "under test"], cwd=clone, check=True)
+    return clone
+
+
+@contextlib.contextmanager
+def refusing_writes(folder):
+    """The registry's storage for one repository turns read-only (immutable), as a full or broken disk does."""
+    subprocess.run(["chattr", "-R", "+i", str(folder)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-R", "-i", str(folder)], check=True)
+
+
+@pytest.mark.reliability(
+    "Fault",
+    "the registry fails in the middle of a release (the hub's repository refuses writes)",
+    "the release stops with a clear error; latest, the chart values and the records are unchanged",
+)
+def test_a_registry_failing_mid_release_leaves_latest_where_it_was(
+    registry, checkout, tmp_path, docker_client, notebook_image
+):
+    records, values = tmp_path / "releases", tmp_path / "values.yaml"
+    values.write_text((ROOT / "chart-values" / "values.yaml").read_text())
+    subprocess.run(["git", "tag", "v1.0.0"], cwd=checkout, check=True)
+    first = release(checkout, registry, records, values)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    latest = {repository: tag_digest(registry, repository, "latest") for repository in REPOSITORIES}
+    assert all(latest.values()), latest
+    values_after_first = values.read_text()
+
+    # v1.0.1: new images (a label differs), a new commit.
+    for repository in REPOSITORIES:
+        dockerfile = f"FROM {repository}:dev\nLABEL org.openhexa.test=v1.0.1\n".encode()
+        docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag=f"{repository}:release-fault", rm=True)
+    subprocess.run(["git", "commit", "--quiet", "--allow-empty", "-m", "v1.0.1"], cwd=checkout, check=True)
+    subprocess.run(["git", "tag", "v1.0.1"], cwd=checkout, check=True)
+    storage = tmp_path / "registry" / "data" / "docker" / "registry" / "v2" / "repositories" / REPOSITORIES[1]
+    try:
+        with refusing_writes(storage):
+            second = release(checkout, registry, records, values, "--local-tag", "release-fault")
+    finally:
+        for repository in REPOSITORIES:
+            docker_client.images.remove(f"{repository}:release-fault", force=True)
+
+    assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "release refused: pushing" in second.stderr and "Traceback" not in second.stderr
+    assert "no moving tag (the date, latest) moved" in second.stderr
+    assert {repository: tag_digest(registry, repository, "latest") for repository in REPOSITORIES} == latest
+    assert values.read_text() == values_after_first
+    assert not (records / "1.0.1").exists()
