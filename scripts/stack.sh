@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The docker-compose stack: the mock OpenHexa App on 127.0.0.1:8000, the hub on 127.0.0.1:8001.
 #   scripts/stack.sh up     start it (images must be built: `make up` builds them) and wait for it
-#   scripts/stack.sh down   remove it: containers, the hub's volume, and every server the hub spawned
+#   scripts/stack.sh down   remove it: containers, the hub's volume, every server the hub spawned and their volumes
 #   scripts/stack.sh logs   every container's log, spawned servers included
 # COMPOSE_PROJECT_NAME (default openhexa-notebooks) keeps stacks apart.
 set -euo pipefail
@@ -16,7 +16,10 @@ compose() {
   fi
 }
 
-spawned() { docker ps -aq --filter label=org.openhexa.notebooks=server; }
+export OPENHEXA_STACK=$COMPOSE_PROJECT_NAME
+# What this stack's hub started: servers (by label) and workspace volumes (by name).
+spawned() { docker ps -aq --filter label=org.openhexa.notebooks=server --filter "label=org.openhexa.notebooks.stack=$OPENHEXA_STACK"; }
+volumes() { docker volume ls -q --filter "name=^${OPENHEXA_STACK}-(home|workspace)-"; }
 
 wait_for() {
   local url=$1 what=$2
@@ -50,6 +53,8 @@ MSG
     compose down --volumes --remove-orphans
     ids=$(spawned)
     [ -z "$ids" ] || docker rm -f $ids >/dev/null
+    vols=$(volumes)
+    [ -z "$vols" ] || docker volume rm $vols >/dev/null
     ;;
   logs)
     compose logs --no-color --timestamps

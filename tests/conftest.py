@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 
 import docker
@@ -10,9 +11,10 @@ import pytest
 import testinfra
 from kubernetes_asyncio.config import kube_config
 
-from tests.support import ROOT, Hub, MockApp, Stack, TrackedContainer, new_browser
+from tests.support import ROOT, Hub, MockApp, Stack, TrackedContainer, new_browser, remove_spawned
 
 UNIT_HUB_CONFIG = ROOT / "tests" / "unit" / "hub_config.py"
+DOCKER_HUB_CONFIG = ROOT / "tests" / "e2e" / "docker_hub_config.py"
 
 DEMO = {
     "alice": ("alice@openhexa.test", "alice-pass"),
@@ -132,10 +134,58 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"report_{report.when}", report)
+    if item.get_closest_marker("reliability"):
+        RELIABILITY_ROWS.setdefault(item.nodeid, reliability_row(item))
+        row = RELIABILITY_ROWS[item.nodeid]
+        if report.failed:
+            row["outcome"], row["detail"] = "failed", report.longreprtext.strip().splitlines()[-1][:300]
+        elif report.skipped and row["outcome"] != "failed":
+            row["outcome"], row["detail"] = "skipped", str(report.longrepr[-1])[:300]
+        elif report.when == "call" and row["outcome"] == "not run":
+            row["outcome"] = "passed"
+
+
+# -- RELIABILITY.md: every fault and hostile input tried, from the results -------------
+
+RELIABILITY_ROWS: dict[str, dict] = {}
+
+
+def reliability_row(item) -> dict:
+    area, tried, expected = item.get_closest_marker("reliability").args
+    return {"test": item.nodeid, "area": area, "tried": tried, "expected": expected, "outcome": "not run", "detail": ""}
+
+
+def pytest_sessionfinish(session):
+    """Each tier writes its rows to artifacts/reliability/<tier>.json; scripts/reliability_report.py joins them."""
+    if not RELIABILITY_ROWS or hasattr(session.config, "workerinput"):
+        return
+    by_tier: dict[str, list] = {}
+    for row in RELIABILITY_ROWS.values():
+        by_tier.setdefault(row["test"].split("/")[1], []).append(row)
+    folder = ARTIFACTS / "reliability"
+    folder.mkdir(parents=True, exist_ok=True)
+    for tier, rows in by_tier.items():
+        (folder / f"{tier}.json").write_text(json.dumps(rows, indent=2) + "\n")
 
 
 def failed(request) -> bool:
     return any(getattr(getattr(request.node, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
+
+
+@pytest.fixture
+def docker_hub(mock_app, tmp_path, docker_client, notebook_image):
+    """Start real hubs with the Docker spawner: ``docker_hub(**env)``; they, their servers and volumes always go."""
+    hubs, stack = [], "openhexa-faults"
+
+    def start(**env) -> Hub:
+        settings = {"OPENHEXA_SPAWNER": "docker", "OPENHEXA_STACK": stack, "NOTEBOOK_IMAGE": NOTEBOOK_IMAGE, **env}
+        hubs.append(Hub.start(mock_app.url, tmp_path / f"hub-{len(hubs)}", DOCKER_HUB_CONFIG, extra_env=settings))
+        return hubs[-1]
+
+    yield start
+    for started in hubs:
+        started.stop()
+    remove_spawned(docker_client, stack)
 
 
 @pytest.fixture(scope="session")

@@ -143,6 +143,11 @@ class MockApp:
         response = requests.post(f"{self.url}/_mock/mode", json={"mode": mode, "delay": delay}, timeout=5)
         response.raise_for_status()
 
+    def answer(self, status: int = 200, body: str = "", headers: dict | None = None, path: str | None = None):
+        """Make the contract endpoints (or only ``path``) answer exactly this, until ``set_mode``."""
+        answer = {"status": status, "body": body, "headers": headers or {}, "for": path}
+        requests.post(f"{self.url}/_mock/answer", json=answer, timeout=5).raise_for_status()
+
     def calls(self) -> list[dict]:
         return requests.get(f"{self.url}/_mock/calls", timeout=5).json()["calls"]
 
@@ -268,6 +273,16 @@ class TrackedContainer:
             with contextlib.suppress(Exception):  # already gone
                 container.remove(force=True)
         self.containers.clear()
+
+
+def remove_spawned(client, stack: str):
+    """Remove the servers a hub of ``stack`` (OPENHEXA_STACK) started, and their volumes."""
+    for container in client.containers.list(all=True, filters={"label": f"org.openhexa.notebooks.stack={stack}"}):
+        with contextlib.suppress(Exception):  # already gone
+            container.remove(force=True)
+    for volume in client.volumes.list(filters={"name": f"{stack}-"}):
+        with contextlib.suppress(Exception):
+            volume.remove(force=True)
 
 
 # -- the docker-compose stack and the browser ---------------------------------------

@@ -13,12 +13,17 @@ person sees without looking at HTTP details:
 - :class:`AppUnavailable`: anything else: refused connection, timeout, 5xx,
   another 4xx, HTML, invalid JSON, JSON of the wrong shape.
 
+Cookies that no browser could hold for the App (longer than a browser keeps, or
+with characters outside RFC 6265's cookie-octets) raise :class:`MalformedCookies`
+and are never forwarded.
+
 Nothing here logs a response body: bodies carry credentials.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -27,6 +32,11 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 SESSION_COOKIE = "sessionid"
 CSRF_COOKIE = "csrftoken"
+
+# Browsers keep at most 4096 bytes per cookie; Django's values are 32-64 letters and digits.
+MAX_COOKIE_LENGTH = 4096
+# RFC 6265 cookie-octets: printable ASCII but space, DQUOTE, comma, semicolon and backslash.
+COOKIE_VALUE = re.compile(r"^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]+$")
 
 
 class AppError(Exception):
@@ -45,6 +55,10 @@ class AppUnavailable(AppError):
     """The App could not be reached or answered something unusable."""
 
 
+class MalformedCookies(AppError):
+    """The request carries App cookies that no browser could have received from the App."""
+
+
 @dataclass(frozen=True)
 class AppCookies:
     """The two App cookies the hub forwards."""
@@ -54,12 +68,19 @@ class AppCookies:
 
     @classmethod
     def from_request(cls, request) -> AppCookies | None:
-        """Read the App cookies from a tornado request; None when either is missing."""
+        """Read the App cookies from a tornado request; None when either is missing.
+
+        Raises :class:`MalformedCookies` when a value is too long or has characters a
+        cookie value cannot have.
+        """
         cookies = request.cookies
         session = cookies.get(SESSION_COOKIE)
         csrf = cookies.get(CSRF_COOKIE)
         if session is None or csrf is None or not session.value or not csrf.value:
             return None
+        for value in (session.value, csrf.value):
+            if len(value) > MAX_COOKIE_LENGTH or not COOKIE_VALUE.fullmatch(value):
+                raise MalformedCookies("an App cookie is too long or has characters a cookie cannot have")
         return cls(sessionid=session.value, csrftoken=csrf.value)
 
     def header(self) -> str:

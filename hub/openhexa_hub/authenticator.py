@@ -19,15 +19,22 @@ from tornado import web
 from traitlets import default
 
 from . import spawn
-from .app_client import AppClient, AppCookies, AppRefused, AppUnavailable, NotLoggedIn
-from .traits import EnvFloat, EnvList, EnvUnicode
+from .app_client import AppClient, AppCookies, AppRefused, AppUnavailable, MalformedCookies, NotLoggedIn
+from .traits import EnvBool, EnvFloat, EnvList, EnvUnicode
 
 # The App's usernames are email addresses; after lowercasing they must look
 # like one, and contain nothing that breaks a URL path.
 EMAIL_PATTERN = re.compile(r"^[a-z0-9._%+\-']+@[a-z0-9\-]+(\.[a-z0-9\-]+)+$")
+MAX_USERNAME_LENGTH = 254  # the longest email address (RFC 5321)
+
+# Workspace (named server) names are the App's slugs (Django's validate_slug). At most
+# 63 characters: KubeSpawner puts the name in a Kubernetes label, which cannot be longer.
+WORKSPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 
 APP_UNAVAILABLE = "The OpenHexa App is unavailable, try again in a moment."
 SESSION_ENDED = "Your OpenHexa session has ended: log in to the OpenHexa App again, then reopen your notebooks."
+BAD_COOKIES = "Your OpenHexa cookies are not valid: log in to the OpenHexa App again."
+SAMESITE_VALUES = ("Lax", "Strict", "None")
 
 REQUIRED = (
     "authentication_url",
@@ -37,6 +44,17 @@ REQUIRED = (
     "hexa_server_url",
     "content_security_policy",
 )
+
+
+def refusal(status: int, message: str) -> web.HTTPError:
+    """An HTTP error whose message people see, on API answers and on the hub's pages alike.
+
+    JupyterHub's pages replace the message of a failed spawn with a generic "Failed to
+    start your server"; ``jupyterhub_message`` is what they show instead.
+    """
+    error = web.HTTPError(status, message.replace("%", "%%"))
+    error.jupyterhub_message = message
+    return error
 
 
 class AppLoginHandler(BaseHandler):
@@ -137,6 +155,22 @@ class OpenHexaAuthenticator(Authenticator):
         "own image; any other image refuses the spawn (env ALLOWED_IMAGES, comma-separated).",
     )
 
+    cookie_secure = EnvBool(
+        "COOKIE_SECURE",
+        False,
+        config=True,
+        help="Mark every cookie of the hub and of the notebook servers Secure (env COOKIE_SECURE). "
+        "Needed when TLS ends before the hub's proxy: the hub sees `X-Forwarded-Proto: https,http` "
+        "and takes the last hop. Without it, cookies are Secure only when the hub sees HTTPS.",
+    )
+    cookie_samesite = EnvUnicode(
+        "COOKIE_SAMESITE",
+        config=True,
+        help="SameSite of every cookie of the hub and of the notebook servers: `Lax`, `Strict` or "
+        "`None` (env COOKIE_SAMESITE; default: none sent, which browsers treat as Lax). `None` lets "
+        "the hub work in an iframe of an App on another site, and implies Secure.",
+    )
+
     # The App decides who may log in; the hub takes every valid App session.
     @default("allow_all")
     def _allow_all_default(self):
@@ -171,11 +205,28 @@ class OpenHexaAuthenticator(Authenticator):
             read_timeout=self.app_read_timeout,
             log=self.log,
         )
+        cookie_options = self.cookie_options()  # checks both cookie settings
         # Every hub page carries the CSP unless the hub's config set its own.
         hub = self.parent
         if hub is not None and hasattr(hub, "tornado_settings"):
             headers = hub.tornado_settings.setdefault("headers", {})
             headers.setdefault("Content-Security-Policy", self.content_security_policy)
+            # JupyterHub applies cookie_options to its own cookies (and the _xsrf cookie) and
+            # passes them to every server it spawns (JUPYTERHUB_COOKIE_OPTIONS).
+            options = hub.tornado_settings.setdefault("cookie_options", {})
+            for name, value in cookie_options.items():
+                options.setdefault(name, value)
+
+    def cookie_options(self) -> dict:
+        """The cookie attributes the settings ask for, as tornado's ``set_cookie`` takes them."""
+        if self.cookie_samesite and self.cookie_samesite not in SAMESITE_VALUES:
+            raise ValueError(f"COOKIE_SAMESITE={self.cookie_samesite!r}: use one of {', '.join(SAMESITE_VALUES)}")
+        options = {}
+        if self.cookie_samesite:
+            options["samesite"] = self.cookie_samesite
+        if self.cookie_secure or self.cookie_samesite == "None":
+            options["secure"] = True  # browsers drop SameSite=None cookies that are not Secure
+        return options
 
     def get_handlers(self, app):
         return [("/login", AppLoginHandler), ("/logout", AppLogoutHandler)]
@@ -199,18 +250,28 @@ class OpenHexaAuthenticator(Authenticator):
             return await self.app.post_json(url, cookies, self.hub_origin(handler), form)
         except AppUnavailable as error:
             self.log.error("OpenHexa App call failed: %s", error)
-            raise web.HTTPError(503, APP_UNAVAILABLE) from None
+            raise refusal(503, APP_UNAVAILABLE) from None
+
+    @staticmethod
+    def app_cookies(handler) -> AppCookies | None:
+        """The request's App cookies; None when missing; HTTP 400 when no browser could send them."""
+        try:
+            return AppCookies.from_request(handler.request)
+        except MalformedCookies:
+            raise refusal(400, BAD_COOKIES) from None
 
     def username_from(self, payload: dict) -> str:
         """The normalised username of an authenticate answer; 403 when unusable."""
         raw = payload.get("username")
         if not isinstance(raw, str) or not raw.strip():
             self.log.error("OpenHexa App answered without a usable username")
-            raise web.HTTPError(503, APP_UNAVAILABLE)
-        name = self.normalize_username(raw)
+            raise refusal(503, APP_UNAVAILABLE)
+        # Only ASCII: lowercasing turns some other letters into ASCII ones (the Kelvin
+        # sign into k), which would make the App's username someone else's.
+        name = self.normalize_username(raw) if raw.isascii() else raw
         if not self.validate_username(name):
             self.log.warning("Refusing username that is not an App email: %r", name[:64])
-            raise web.HTTPError(403, "This account's username is not a valid OpenHexa email.")
+            raise refusal(403, "This account's username is not a valid OpenHexa email.")
         return name
 
     async def app_username(self, handler, cookies: AppCookies) -> str:
@@ -227,10 +288,14 @@ class OpenHexaAuthenticator(Authenticator):
         return super().normalize_username(username.strip())
 
     def validate_username(self, username):
-        return bool(EMAIL_PATTERN.match(username)) and super().validate_username(username)
+        return (
+            len(username) <= MAX_USERNAME_LENGTH
+            and bool(EMAIL_PATTERN.fullmatch(username))
+            and super().validate_username(username)
+        )
 
     async def authenticate(self, handler, data=None):
-        cookies = AppCookies.from_request(handler.request)
+        cookies = self.app_cookies(handler)
         if cookies is None:
             return None
         return await self.app_username(handler, cookies)
@@ -238,7 +303,10 @@ class OpenHexaAuthenticator(Authenticator):
     async def refresh_user(self, user, handler=None):
         if handler is None or isinstance(handler, AppLogoutHandler):
             return True  # nothing to check against; logging out needs no App session
-        cookies = AppCookies.from_request(handler.request)
+        try:
+            cookies = AppCookies.from_request(handler.request)
+        except MalformedCookies:
+            return False  # back to /hub/login, which says what is wrong
         if cookies is None:
             # A token-authenticated request (a server, a service) carries no App
             # cookies; spawns are still checked by pre_spawn_start.
@@ -268,24 +336,27 @@ class OpenHexaAuthenticator(Authenticator):
     async def pre_spawn_start(self, user, spawner):
         """Fetch the server's credentials from the App and apply them."""
         handler = spawner.handler
-        cookies = AppCookies.from_request(handler.request) if handler is not None else None
+        if spawner.name and not WORKSPACE_PATTERN.fullmatch(spawner.name):
+            self.log.warning("Refusing server name that is not a workspace: %r", spawner.name[:64])
+            raise refusal(400, "This is not an OpenHexa workspace name: use the workspace's slug.")
+        cookies = self.app_cookies(handler) if handler is not None else None
         if cookies is None:
-            raise web.HTTPError(403, SESSION_ENDED)
+            raise refusal(403, SESSION_ENDED)
         try:
             if spawner.name:
                 await self._prepare_workspace(user, spawner, handler, cookies)
             else:
                 await self._prepare_default(user, spawner, handler, cookies)
         except NotLoggedIn:
-            raise web.HTTPError(403, SESSION_ENDED) from None
+            raise refusal(403, SESSION_ENDED) from None
         except spawn.BadCredentials as error:
             self.log.error("OpenHexa App credentials for %s unusable: %s", spawner._log_name, error)
-            raise web.HTTPError(502, "The OpenHexa App sent credentials the hub cannot use.") from None
+            raise refusal(502, "The OpenHexa App sent credentials the hub cannot use.") from None
 
     def _check_owner(self, user, name):
         if name != user.name:
             self.log.warning("App session belongs to %r, not %r: spawn refused", name, user.name)
-            raise web.HTTPError(403, "This OpenHexa session belongs to someone else.")
+            raise refusal(403, "This OpenHexa session belongs to someone else.")
 
     async def _prepare_default(self, user, spawner, handler, cookies):
         try:
@@ -305,12 +376,12 @@ class OpenHexaAuthenticator(Authenticator):
         try:
             payload = await self._post(self.workspace_credentials_url, handler, cookies, {"workspace": workspace})
         except AppRefused:
-            raise web.HTTPError(403, f"You may not open notebooks in the workspace {workspace!r}.") from None
+            raise refusal(403, f"You may not open notebooks in the workspace {workspace!r}.") from None
         credentials = spawn.parse_workspace_credentials(payload)
         if credentials.image:
             if not spawn.image_allowed(credentials.image, getattr(spawner, "image", None), self.allowed_images):
                 self.log.error("Workspace %s asked for image %s, not allowed", workspace, credentials.image)
-                raise web.HTTPError(403, "The OpenHexa App asked for a notebook image this hub does not allow.")
+                raise refusal(403, "The OpenHexa App asked for a notebook image this hub does not allow.")
             spawner.image = credentials.image
         spawn.name_after_hash(spawner, credentials.server_hash)
         spawn.drop_personal_volumes(spawner)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Float, List, Undefined, Unicode
+from traitlets import Bool, Float, List, Undefined, Unicode
 
 
 class _FromEnv:
@@ -27,7 +27,7 @@ class _FromEnv:
         try:
             return self.parse_env(raw)
         except ValueError:
-            raise ValueError(f"{self.env}={raw!r} is not a valid {self.info()}") from None
+            raise ValueError(f"{self.env}={raw!r} is not {self.info()}") from None
 
     def parse_env(self, raw: str):
         return self.from_string(raw)
@@ -45,6 +45,19 @@ class EnvFloat(_FromEnv, Float):
 
     def __init__(self, env: str, fallback: float, **kwargs):
         super().__init__(env, fallback, **kwargs)
+
+
+class EnvBool(_FromEnv, Bool):
+    """A yes/no setting; default from ``env`` (1/0, true/false, yes/no), else ``fallback``."""
+
+    def __init__(self, env: str, fallback: bool, **kwargs):
+        super().__init__(env, fallback, **kwargs)
+
+    def parse_env(self, raw: str):
+        value = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(raw.lower())
+        if value is None:
+            raise ValueError(raw)
+        return value
 
 
 class EnvList(_FromEnv, List):

@@ -1,5 +1,6 @@
-"""What a person does in the browser: log in to the App, wait for JupyterLab, run a cell."""
+"""What a person does in the browser: log in to the App, wait for JupyterLab, run a cell, save a notebook."""
 
+import requests
 from selenium.common.exceptions import (
     ElementClickInterceptedException,
     ElementNotInteractableException,
@@ -74,3 +75,40 @@ def run_in_new_notebook(browser, code: str, expected: str, timeout: float = 120)
     output = (By.CSS_SELECTOR, ".jp-NotebookPanel .jp-OutputArea-output")
     wait(browser, ready.text_to_be_present_in_element(output, expected), f"a cell output showing {expected!r}", timeout)
     return browser.find_element(*output).text
+
+
+def server_session(browser, server_url: str) -> requests.Session:
+    """The person's own credentials for their server at ``server_url``, as JupyterLab uses them.
+
+    Opens JupyterLab there at top level, where the server's cookies are visible,
+    and returns a session that sends them and the XSRF header.
+    """
+    browser.get(f"{server_url}lab")
+    wait_for_lab(browser)
+    session = requests.Session()
+    for cookie in browser.get_cookies():
+        session.cookies.set(cookie["name"], cookie["value"], path=cookie.get("path", "/"))
+    session.headers["X-XSRFToken"] = session.cookies.get("_xsrf", "")
+    return session
+
+
+def notebook_with(source: str) -> dict:
+    """A one-cell Python notebook, as the contents API takes it."""
+    cell = {"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}
+    content = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return {"type": "notebook", "format": "json", "content": content}
+
+
+def save_notebook(session: requests.Session, server_url: str, path: str, source: str):
+    """Save a notebook through the server's contents API, as JupyterLab's save does."""
+    response = session.put(f"{server_url}api/contents/{path}", json=notebook_with(source), timeout=60)
+    assert response.status_code in (200, 201), f"saving {path}: {response.status_code} {response.text[:300]}"
+
+
+def notebook_source(session: requests.Session, server_url: str, path: str) -> str | None:
+    """The first cell's source of a saved notebook, or None when it is not there."""
+    response = session.get(f"{server_url}api/contents/{path}", timeout=60)
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, f"reading {path}: {response.status_code} {response.text[:300]}"
+    return response.json()["content"]["cells"][0]["source"]

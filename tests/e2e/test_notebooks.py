@@ -121,33 +121,3 @@ def test_a_mixed_case_plus_tag_email_works_end_to_end(browser, stack):
     server = stack.servers("mixed.case+tag@openhexa.test")[""]
     assert server["ready"]
     assert unquote(server["url"]) == "/user/mixed.case+tag@openhexa.test/"
-
-
-def test_a_hub_restart_keeps_people_logged_in_and_their_servers(browser, stack):
-    log_in_to_app(browser, "alice", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
-    wait_for_lab(browser)
-    stack.compose("restart", "hub")
-    wait_until(lambda: requests.get(f"{HUB_URL}/hub/health", timeout=2).ok, "the hub to be back after a restart", 120)
-    assert stack.servers(ALICE).get("", {}).get("ready"), "alice's server did not survive the restart"
-    browser.get(f"{HUB_URL}/hub/home")
-    wait(browser, ready.url_contains(f"{HUB_URL}/hub/home"), "alice's hub home page, still logged in")
-    assert ALICE in browser.page_source
-
-
-def test_with_the_app_down_the_hub_says_so_and_recovers(browser, stack):
-    log_in_to_app(browser, "alice")
-    wait(browser, ready.presence_of_element_located((By.ID, "whoami")), "the App's home page")
-    stack.compose("stop", "app")
-    try:
-        browser.get(f"{HUB_URL}/hub/login")
-        wait(browser, ready.text_to_be_present_in_element((By.TAG_NAME, "body"), "OpenHexa App is unavailable"),
-             "the hub's App-unavailable page")  # fmt: skip
-        status = requests.get(
-            f"{HUB_URL}/hub/login", cookies={c["name"]: c["value"] for c in browser.get_cookies()}, timeout=30
-        ).status_code
-        assert status == 503
-    finally:
-        stack.compose("start", "app")
-    wait_until(lambda: requests.get(f"{APP_URL}/login", timeout=2).ok, "the App to be back")
-    browser.get(f"{HUB_URL}/hub/login")
-    wait(browser, ready.url_contains(f"{APP_URL}/login"), "the hub to send people to the App again")

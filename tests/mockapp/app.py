@@ -8,7 +8,8 @@
 - Cookies are host-only, so ``localhost:8000`` and ``localhost:8001`` share them.
 
 Switches under ``/_mock/`` let tests make the contract endpoints slow or answer
-badly, and read what the hub sent.
+badly (``/_mock/mode``), answer exactly what a test chose (``/_mock/answer``), and
+read what the hub sent (``/_mock/calls``). Setting a mode clears a chosen answer.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Settings:
     hub_api_token: str = ""
     trusted_hosts: tuple[str, ...] = ("localhost", "127.0.0.1")
     spawn_timeout: float = 120.0
+    sessions_file: Path | None = None  # where sessions are kept, as Django keeps them in its database
 
     @classmethod
     def from_env(cls, env=os.environ) -> Settings:
@@ -54,6 +56,7 @@ class Settings:
             hub_api_token=env.get("HUB_API_TOKEN", ""),
             trusted_hosts=tuple(h.strip() for h in env.get("MOCK_APP_TRUSTED_HOSTS", "localhost,127.0.0.1").split(",")),
             spawn_timeout=float(env.get("MOCK_APP_SPAWN_TIMEOUT", cls.spawn_timeout)),
+            sessions_file=Path(env["MOCK_APP_SESSIONS"]) if env.get("MOCK_APP_SESSIONS") else None,
         )
 
 
@@ -66,13 +69,31 @@ class State:
     sessions: dict[str, str] = field(default_factory=dict)  # sessionid -> email
     mode: str = "ok"
     delay: float = 0.0
+    answer: dict | None = None  # {"status", "headers", "body", "for"} from /_mock/answer
     calls: list[dict] = field(default_factory=list)
+    sessions_file: Path | None = None
 
     @classmethod
-    def load(cls, path: Path) -> State:
+    def load(cls, path: Path, sessions_file: Path | None = None) -> State:
         data = yaml.safe_load(path.read_text())
         users = {u["email"].lower(): u for u in data.get("users", [])}
-        return cls(users=users, workspaces=data.get("workspaces", {}))
+        sessions = json.loads(sessions_file.read_text()) if sessions_file and sessions_file.exists() else {}
+        return cls(users=users, workspaces=data.get("workspaces", {}), sessions=sessions, sessions_file=sessions_file)
+
+    def open_session(self, email: str) -> str:
+        session = secrets.token_hex(16)
+        self.sessions[session] = email
+        self._keep_sessions()
+        return session
+
+    def close_session(self, session: str):
+        self.sessions.pop(session, None)
+        self._keep_sessions()
+
+    def _keep_sessions(self):
+        """Sessions outlive a restart when MOCK_APP_SESSIONS names a file, as Django's do."""
+        if self.sessions_file:
+            self.sessions_file.write_text(json.dumps(self.sessions))
 
     def user(self, email: str) -> dict | None:
         return self.users.get(email.strip().lower())
@@ -175,8 +196,7 @@ class LoginHandler(Handler):
             self.set_status(200)  # Django re-renders the form
             self.finish(page("Log in", "<p id='login-error'>Wrong email or password.</p>"))
             return
-        session = secrets.token_hex(16)
-        self.state.sessions[session] = user["email"]
+        session = self.state.open_session(user["email"])
         self.set_cookie("sessionid", session, path="/", httponly=True, samesite="Lax")
         # Django rotates the CSRF secret on login.
         self.set_cookie("csrftoken", secrets.token_hex(16), path="/", samesite="Lax")
@@ -189,7 +209,7 @@ class LoginHandler(Handler):
 
 class LogoutHandler(Handler):
     def post(self):
-        self.state.sessions.pop(self.get_cookie("sessionid") or "", None)
+        self.state.close_session(self.get_cookie("sessionid") or "")
         self.clear_cookie("sessionid", path="/")
         # The hub stops the person's servers and voids its cookies, then sends
         # the browser back here.
@@ -222,9 +242,29 @@ class ContractHandler(Handler):
     def get(self, *args):
         raise web.HTTPError(405)
 
-    async def post(self, *args):
-        state = self.state
-        state.calls.append(
+    def prepare(self):
+        if self.request.method == "POST" and self.chosen_answer() is not None:
+            self.record_call()
+            self.send_chosen_answer()  # exactly what the test chose, CSRF or not
+            return
+        super().prepare()
+
+    def chosen_answer(self) -> dict | None:
+        answer = self.state.answer
+        if answer is None or answer["for"] not in (None, self.request.path):
+            return None
+        return answer
+
+    def send_chosen_answer(self):
+        answer = self.chosen_answer()
+        self.clear_header("Content-Type")
+        self.set_status(answer["status"])
+        for name, value in answer["headers"].items():
+            self.set_header(name, value)
+        self.finish(answer["body"].encode() if answer["status"] not in (204, 304) else None)
+
+    def record_call(self):
+        self.state.calls.append(
             {
                 "path": self.request.path,
                 "cookies": sorted(self.request.cookies),
@@ -234,6 +274,10 @@ class ContractHandler(Handler):
                 "time": time.time(),
             }
         )
+
+    async def post(self, *args):
+        state = self.state
+        self.record_call()
         if state.delay:
             await asyncio.sleep(state.delay)
         if state.mode.startswith("status-"):
@@ -365,7 +409,37 @@ class MockModeHandler(Handler):
             raise web.HTTPError(400, f"unknown mode {mode}")
         self.state.mode = mode
         self.state.delay = float(body.get("delay", 0))
+        self.state.answer = None
         self.finish({"mode": self.state.mode, "delay": self.state.delay})
+
+
+class MockAnswerHandler(Handler):
+    """``POST /_mock/answer`` ``{"status", "headers", "body", "for"}``: the contract endpoints answer exactly that.
+
+    ``status`` (default 200), ``headers`` (an object), ``body`` (text, sent as UTF-8) and
+    ``for`` (one contract path; default every contract path). It holds for every call,
+    whoever's cookies they carry, until ``/_mock/mode`` is set (``set_mode("ok")``) or
+    ``DELETE /_mock/answer``. GET reads it.
+    """
+
+    def get(self):
+        self.finish({"answer": self.state.answer})
+
+    def post(self):
+        body = json.loads(self.request.body or b"{}")
+        target = body.get("for")
+        if target is not None and target not in CONTRACT_PATHS:
+            raise web.HTTPError(400, f"'for' must be one of {', '.join(CONTRACT_PATHS)}")
+        status = int(body.get("status", 200))
+        if not 200 <= status <= 599:
+            raise web.HTTPError(400, "'status' must be 200-599")
+        headers = {str(k): str(v) for k, v in (body.get("headers") or {}).items()}
+        self.state.answer = {"status": status, "headers": headers, "body": str(body.get("body", "")), "for": target}
+        self.finish({"answer": self.state.answer})
+
+    def delete(self):
+        self.state.answer = None
+        self.set_status(204)
 
 
 class MockCallsHandler(Handler):
@@ -381,7 +455,7 @@ class MockCallsHandler(Handler):
 
 def make_app(conf: Settings | None = None) -> web.Application:
     conf = conf or Settings.from_env()
-    state = State.load(conf.fixtures)
+    state = State.load(conf.fixtures, conf.sessions_file)
     return web.Application(
         [
             (r"/", HomeHandler),
@@ -391,6 +465,7 @@ def make_app(conf: Settings | None = None) -> web.Application:
             (r"/workspaces/credentials/", ContractHandler),
             (r"/workspaces/([^/]+)/notebooks", WorkspaceNotebooksHandler),
             (r"/_mock/mode", MockModeHandler),
+            (r"/_mock/answer", MockAnswerHandler),
             (r"/_mock/calls", MockCallsHandler),
         ],
         state=state,

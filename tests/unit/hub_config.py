@@ -1,6 +1,6 @@
 """The hub of the unit tests: the real hub/jupyterhub_config.py, with a process spawner.
 
-The spawner runs JupyterHub's own mock single-user server, which answers
+The spawner runs tests/unit/mock_server.py (it authenticates like the real server), which answers
 `/user/<name>/<server>/env` with its environment: that is how tests see what a
 server really received.
 """

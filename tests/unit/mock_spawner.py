@@ -7,11 +7,11 @@ from traitlets import default
 
 
 class MockServerSpawner(SimpleLocalProcessSpawner):
-    """Starts JupyterHub's mock single-user server, which reports its environment."""
+    """Starts tests/unit/mock_server.py: it authenticates like the real server and reports its environment."""
 
     @default("cmd")
     def _cmd_default(self):
-        return [sys.executable, "-m", "jupyterhub.tests.mocksu"]
+        return [sys.executable, "-m", "tests.unit.mock_server"]
 
     def get_args(self):
         return []
