@@ -20,7 +20,7 @@ REGISTRY ?= localhost:5000
 export REGISTRY
 
 .PHONY: help setup lock lock-notebook lint test tiers test-unit test-image test-e2e browser build build-notebook \
-	build-hub up down docker-up docker-down registry-up registry-down release clean
+	build-hub up down reliability docker-up docker-down registry-up registry-down release clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,8 +55,10 @@ lint: setup ## ruff, ruff format, yamllint, actionlint (workflows), hadolint (Do
 	$(VENV)/bin/hadolint hub/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile
 
 test: ## every tier: lint, unit, image, end-to-end (starts the Docker engine; stops it if it started it)
+	rm -rf artifacts/reliability
 	scripts/dockerd.sh start
-	$(MAKE) tiers; status=$$?; scripts/dockerd.sh stop; exit $$status
+	$(MAKE) tiers; status=$$?; scripts/dockerd.sh stop; \
+	  $(PY) scripts/reliability_report.py --out artifacts/RELIABILITY.md; exit $$status
 
 tiers: lint test-unit test-image test-e2e
 
@@ -68,6 +70,9 @@ test-image: setup docker-up build ## the image tier: testinfra and the Docker SD
 
 test-e2e: setup docker-up build browser ## the end-to-end tier: the compose stack driven by headless Chromium
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+reliability: ## write RELIABILITY.md from the last `make test` (faults and hostile inputs tried, what was lost)
+	$(PY) scripts/reliability_report.py
 
 browser: ## Debian's Chromium and ChromeDriver, for the end-to-end tier
 	scripts/ensure-packages.sh chromium:chromium chromedriver:chromium-driver

@@ -11,7 +11,7 @@ import pytest
 import testinfra
 from kubernetes_asyncio.config import kube_config
 
-from tests.support import ROOT, Hub, MockApp, Stack, TrackedContainer, new_browser, remove_spawned
+from tests.support import ROOT, Hub, LogRecorder, MockApp, Stack, TrackedContainer, new_browser, remove_spawned
 
 UNIT_HUB_CONFIG = ROOT / "tests" / "unit" / "hub_config.py"
 DOCKER_HUB_CONFIG = ROOT / "tests" / "e2e" / "docker_hub_config.py"
@@ -172,14 +172,28 @@ def failed(request) -> bool:
     return any(getattr(getattr(request.node, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
 
 
+@pytest.fixture(scope="session")
+def server_logs(docker_client):
+    """What every server the tests' hubs start writes, for the scan of the session's logs."""
+    recorder = LogRecorder(docker_client)
+    yield recorder
+    recorder.stop()
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked ``last`` run after the others of their session: they read what the others left."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+
+
 @pytest.fixture
-def docker_hub(mock_app, tmp_path, docker_client, notebook_image):
+def docker_hub(mock_app, tmp_path, docker_client, notebook_image, server_logs):
     """Start real hubs with the Docker spawner: ``docker_hub(**env)``; they, their servers and volumes always go."""
     hubs, stack = [], "openhexa-faults"
 
     def start(**env) -> Hub:
         settings = {"OPENHEXA_SPAWNER": "docker", "OPENHEXA_STACK": stack, "NOTEBOOK_IMAGE": NOTEBOOK_IMAGE, **env}
         hubs.append(Hub.start(mock_app.url, tmp_path / f"hub-{len(hubs)}", DOCKER_HUB_CONFIG, extra_env=settings))
+        server_logs.files.append(hubs[-1].process.log_path)
         return hubs[-1]
 
     yield start
@@ -189,7 +203,7 @@ def docker_hub(mock_app, tmp_path, docker_client, notebook_image):
 
 
 @pytest.fixture(scope="session")
-def stack():
+def stack(server_logs):
     """The docker-compose stack (mock App on :8000, hub on :8001), up once, always down."""
     started = Stack.up()
     yield started

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -283,6 +284,39 @@ def remove_spawned(client, stack: str):
     for volume in client.volumes.list(filters={"name": f"{stack}-"}):
         with contextlib.suppress(Exception):
             volume.remove(force=True)
+
+
+class LogRecorder:
+    """Every log line of every server a hub starts, kept even after the hub removes its container.
+
+    Follows Docker's events; each server that starts is followed until it stops. ``files``
+    lists the logs of hubs run as processes, read when ``text()`` is called.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.logs: dict[str, list[bytes]] = {}
+        self.files: list[Path] = []
+        self.events = client.events(decode=True, filters={"event": "start", "label": "org.openhexa.notebooks=server"})
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _watch(self):
+        with contextlib.suppress(Exception):  # the event stream closes on stop()
+            for event in self.events:
+                threading.Thread(target=self._follow, args=(event["id"],), daemon=True).start()
+
+    def _follow(self, container_id: str):
+        chunks = self.logs.setdefault(container_id, [])
+        with contextlib.suppress(Exception):  # the container went away
+            for chunk in self.client.containers.get(container_id).logs(stream=True, follow=True):
+                chunks.append(chunk)
+
+    def text(self) -> str:
+        containers = [b"".join(chunks).decode(errors="replace") for chunks in list(self.logs.values())]
+        return "\n".join(containers + [path.read_text(errors="replace") for path in self.files if path.exists()])
+
+    def stop(self):
+        self.events.close()
 
 
 # -- the docker-compose stack and the browser ---------------------------------------

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,9 @@ MANIFEST_TYPES = ", ".join(
         "application/vnd.docker.distribution.manifest.v2+json",
     ]
 )
-REPOSITORIES = ("blsq/openhexa-base-notebook", "blsq/openhexa-jupyterhub")
+# What `make build` made, named as release.py reads them.
+PREFIX, LOCAL_TAG = os.environ.get("IMAGE_PREFIX", "blsq/"), os.environ.get("TAG", "dev")
+REPOSITORIES = (f"{PREFIX}openhexa-base-notebook", f"{PREFIX}openhexa-jupyterhub")
 
 
 @pytest.fixture
@@ -122,7 +125,7 @@ def test_a_registry_failing_mid_release_leaves_latest_where_it_was(
 
     # v1.0.1: new images (a label differs), a new commit.
     for repository in REPOSITORIES:
-        dockerfile = f"FROM {repository}:dev\nLABEL org.openhexa.test=v1.0.1\n".encode()
+        dockerfile = f"FROM {repository}:{LOCAL_TAG}\nLABEL org.openhexa.test=v1.0.1\n".encode()
         docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag=f"{repository}:release-fault", rm=True)
     subprocess.run(["git", "commit", "--quiet", "--allow-empty", "-m", "v1.0.1"], cwd=checkout, check=True)
     subprocess.run(["git", "tag", "v1.0.1"], cwd=checkout, check=True)

@@ -1,0 +1,44 @@
+"""RELIABILITY.md is generated from the results, and lists every fault and hostile-input test there is."""
+
+import re
+import subprocess
+import sys
+
+from scripts.reliability_report import render
+from tests.support import ROOT
+
+
+def marked_tests() -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "reliability", "-p", "no:cacheprovider",
+         "tests/unit", "tests/image", "tests/e2e"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return {line for line in result.stdout.splitlines() if "::" in line}
+
+
+def test_the_committed_report_lists_every_marked_test():
+    listed = {
+        f"{path}::{name.replace(chr(92) + '|', '|')}"
+        for path, name in re.findall(r"\| `([^`]+)`::`([^`]+)` \|$", (ROOT / "RELIABILITY.md").read_text(), re.M)
+    }
+    marked = marked_tests()
+    assert marked, "no test carries the reliability marker"
+    assert listed == marked, (
+        f"RELIABILITY.md is stale: missing {sorted(marked - listed)}, gone {sorted(listed - marked)}. "
+        "Run `make test`, then `make reliability`."
+    )
+
+
+def test_a_failed_check_shows_as_failed_and_its_loss_unknown():
+    rows = [
+        {"test": "tests/e2e/test_faults.py::test_a", "area": "Fault", "tried": "a | b", "expected": "x",
+         "outcome": "failed", "detail": "AssertionError: the notebook is gone"},
+        {"test": "tests/unit/test_b.py::test_b[x]", "area": "Hostile input", "tried": "t", "expected": "y",
+         "outcome": "passed", "detail": ""},
+    ]  # fmt: skip
+    text = render(rows, "abc", "2026-11-26")
+    assert "1 of 2 checks held" in text
+    assert "| a \\| b | x | **failed**: AssertionError: the notebook is gone | see the failure |" in text
+    assert "| t | y | as expected | nothing | `tests/unit/test_b.py`::`test_b[x]` |" in text
