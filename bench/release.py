@@ -1,0 +1,124 @@
+"""The release gate: wall time of `make release` from a fresh clone (cold) and again (warm).
+
+The clone is of HEAD (what is committed), in a temporary folder: a fresh ``.venv`` and
+``node_modules`` (``make setup``), then ``scripts/release.py`` into a throwaway registry on a free
+port, with the images built ``NO_CACHE=1`` under ``TAG=bench``. The warm release is the same
+again in the same clone, into a second throwaway registry (the commit's tags are immutable), with
+the caches now warm. Manifests and chart values go to temporary files, so the clone stays clean.
+Per-tier times come from release.py's own ``==>`` lines: building, each tier, pushing, verifying.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import docker
+
+from bench.build import TAG
+from bench.commands import dry_run, run_timed, stand_in
+from tests.support import ROOT, free_port
+
+DRY_MARKERS = (
+    "releasing 0123456789ab to 127.0.0.1:5999",
+    "building the images",
+    "tier lint",
+    "tier test-unit",
+    "tier test-image",
+    "tier test-e2e",
+    "pushing 127.0.0.1:5999/blsq/openhexa-base-notebook:0123456789ab",
+    "pushing 127.0.0.1:5999/blsq/openhexa-jupyterhub:0123456789ab",
+    "verifying 127.0.0.1:5999/blsq/openhexa-base-notebook@sha256:00",
+    "published",
+)
+
+
+def clean_env(no_cache: bool) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "NO_CACHE", "TAG")}
+    env["TAG"] = TAG
+    if no_cache:
+        env["NO_CACHE"] = "1"
+    return env
+
+
+def group_phases(phases: list[dict]) -> dict[str, float]:
+    """release.py's phases by kind: build, each tier, push, verify; and the gate (build + tiers)."""
+    grouped: dict[str, float] = {}
+    for phase in phases:
+        name = phase["phase"]
+        if name.startswith("tier "):
+            key = name.removeprefix("tier ")
+        elif name.startswith("building"):
+            key = "build"
+        elif name.startswith("pushing"):
+            key = "push"
+        elif name.startswith("verifying"):
+            key = "verify"
+        else:
+            continue
+        grouped[key] = round(grouped.get(key, 0.0) + phase["seconds"], 1)
+    grouped["gate"] = round(sum(v for k, v in grouped.items() if k not in ("push", "verify")), 1)
+    return grouped
+
+
+@contextlib.contextmanager
+def throwaway_registry(data: Path):
+    """scripts/registry.sh on a free port with its data in ``data``; always stopped."""
+    address = f"127.0.0.1:{free_port()}"
+    subprocess.run([str(ROOT / "scripts" / "registry.sh"), "start", address, str(data)], check=True, timeout=300)
+    try:
+        yield address
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "registry.sh"), "stop", str(data)], timeout=60)
+        remove_pushed_tags(address)
+
+
+def remove_pushed_tags(address: str) -> None:
+    """Untag the local copies of what was pushed to ``address`` (tagged ``address/...``)."""
+    with contextlib.suppress(Exception):
+        client = docker.from_env()
+        for image in client.images.list():
+            for ref in image.tags:
+                if ref.startswith(f"{address}/"):
+                    with contextlib.suppress(docker.errors.APIError):
+                        client.images.remove(ref)
+
+
+def release_once(clone: Path, work: Path, kind: str, logs: Path) -> dict:
+    """`make setup docker-up` then release.py into a new throwaway registry; timed."""
+    no_cache = kind == "cold"
+    env = clean_env(no_cache)
+    setup = ["make", "setup", "docker-up"]
+    with throwaway_registry(work / f"registry-{kind}") as address:
+        values = work / f"values-{kind}.yaml"
+        shutil.copy(clone / "chart-values" / "values.yaml", values)
+        release = [
+            str(clone / ".venv" / "bin" / "python"), "scripts/release.py", "--registry", address,
+            "--records", str(work / f"records-{kind}"), "--values", str(values),
+        ]  # fmt: skip
+        if dry_run():
+            setup, release = stand_in("setup (dry run)"), stand_in(*DRY_MARKERS)
+        set_up = run_timed(setup, logs / f"release-{kind}.log", clone, env).to_json()
+        published = run_timed(release, logs / f"release-{kind}.log", clone, env).to_json()
+    return {
+        "setup": set_up,
+        "release": published,
+        "phases": group_phases(published["phases"]),
+        "make_release_seconds": round(set_up["seconds"] + published["seconds"], 1),
+        "ok": set_up["status"] == 0 and published["status"] == 0,
+    }
+
+
+def run(work: Path, logs: Path, log) -> dict:
+    """The `release` part: a fresh clone of HEAD, released cold then warm."""
+    clone = work / "clone"
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True, timeout=300)
+    result: dict = {"commit": commit, "tag": TAG, "dry_run": dry_run()}
+    for kind in ("cold", "warm"):
+        result[kind] = release_once(clone, work, kind, logs)
+        log(f"  release {kind}: {result[kind]['make_release_seconds']}s, phases {result[kind]['phases']}")
+    return result

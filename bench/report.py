@@ -1,0 +1,243 @@
+"""Render a results file: Markdown tables, and the load part's time-to-ready chart (SVG, then PNG).
+
+``python -m bench.report [bench/results/latest.json]`` writes ``latest.md`` (or ``<stem>.md``)
+beside it. The chart is drawn as SVG and photographed by Debian's headless Chromium: no plotting
+library is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from html import escape
+from pathlib import Path
+
+
+def fmt(value, unit: str = "s") -> str:
+    return "-" if value is None else f"{value:g} {unit}".strip()
+
+
+def meta_lines(meta: dict) -> list[str]:
+    params = ", ".join(f"{k}={v}" for k, v in meta.get("params", {}).items())
+    dry = (
+        "**Dry run**: the build and release commands were stand-ins; their times mean nothing. "
+        if meta.get("dry_run")
+        else ""
+    )
+    return [
+        dry
+        + f"Measured {meta.get('date')} on commit `{meta.get('commit', '')[:12]}`"
+        + (" (work tree with uncommitted changes)" if meta.get("dirty") else "")
+        + f", {meta.get('host', {}).get('cores')} cores, {meta.get('host', {}).get('memory_gib')} GiB; {params}.",
+        "",
+    ]
+
+
+def build_lines(part: dict) -> list[str]:
+    lines = [
+        "## Build",
+        "",
+        "| image | cold | warm | size | base | OpenHexa layer |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for key, kinds in part["builds"].items():
+        size = part.get("sizes", {}).get(key, {})
+        lines.append(
+            f"| {key} | {fmt(kinds['cold']['seconds'])} | {fmt(kinds['warm']['seconds'])} | "
+            f"{fmt(size.get('size_mb'), 'MB')} | {fmt(size.get('base_size_mb'), 'MB')} | "
+            f"{fmt(size.get('openhexa_layer_mb'), 'MB')} |"
+        )
+    lines.append(f"| all | {fmt(part['total']['cold'])} | {fmt(part['total']['warm'])} | | | |")
+    return [*lines, ""]
+
+
+def release_lines(part: dict) -> list[str]:
+    keys = ["build", "lint", "test-unit", "test-image", "test-e2e", "gate", "push", "verify"]
+    lines = ["## Release gate", "", "| | " + " | ".join(keys) + " | setup | whole `make release` |"]
+    lines.append("| --- " * (len(keys) + 3) + "|")
+    for kind in ("cold", "warm"):
+        run = part.get(kind)
+        if run:
+            cells = [fmt(run["phases"].get(k)) for k in keys]
+            status = "" if run["ok"] else " (failed)"
+            lines.append(
+                f"| {kind}{status} | " + " | ".join(cells) + f" | {fmt(run['setup']['seconds'])} | "
+                f"{fmt(run['make_release_seconds'])} |"
+            )
+    return [*lines, ""]
+
+
+def user_lines(part: dict) -> list[str]:
+    lines = [
+        f"## One person ({len(part['runs'])} of {part['repeat']} repetitions succeeded)",
+        "",
+        "| phase | median | p95 | min | max |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for phase, stats in part["phases"].items():
+        lines.append(
+            f"| {phase.replace('_', ' ')} | {fmt(stats.get('p50'))} | {fmt(stats.get('p95'))} | "
+            f"{fmt(stats.get('min'))} | {fmt(stats.get('max'))} |"
+        )
+    if part["failures"]:
+        lines += ["", "Failures: " + "; ".join(part["failures"][:5])]
+    return [*lines, ""]
+
+
+def auth_lines(part: dict) -> list[str]:
+    lines = [
+        f"## Authenticator ({part['logins_per_level']} hub logins per level)",
+        "",
+        "| concurrent clients | logins/s | median | p99 | failed |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for level in part["levels"]:
+        latency = level["latency"]
+        lines.append(
+            f"| {level['clients']} | {level['logins_per_second']} | {fmt(latency.get('p50'))} | "
+            f"{fmt(latency.get('p99'))} | {level['failure_count']} |"
+        )
+    hub = part.get("usage", {}).get("hub", {})
+    lines += [
+        "",
+        f"Hub: {fmt(hub.get('cpu_percent_of_one_core'), '%')} of one core, peak {fmt(hub.get('vmhwm_mb'), 'MB')}.",
+    ]
+    return [*lines, ""]
+
+
+def load_lines(part: dict, chart: str | None) -> list[str]:
+    lines = [
+        f"## Load: {part['users']} people at once ({part['seconds']} s, deadline {part['deadline']:g} s)",
+        "",
+        "| time since the journey started | p50 | p95 | max |",
+        "| --- | --- | --- | --- |",
+    ]
+    for key in ("time_to_logged_in", "time_to_ready", "time_to_first_result", "time_to_stopped"):
+        stats = part[key]
+        lines.append(
+            f"| {key.removeprefix('time_to_').replace('_', ' ')} | {fmt(stats.get('p50'))} | "
+            f"{fmt(stats.get('p95'))} | {fmt(stats.get('max'))} |"
+        )
+    hub, proxy = part["usage"].get("hub", {}), part["usage"].get("proxy", {})
+    lines += [
+        "",
+        f"Failures: {part['failure_count']}"
+        + (" (" + "; ".join(f"{n} x {r}" for r, n in part["failures"].items()) + ")" if part["failures"] else "")
+        + ".",
+        f"Hub (jupyterhub process): {fmt(hub.get('cpu_percent_of_one_core'), '%')} of one core over the run, "
+        f"peak RSS {fmt(hub.get('vmhwm_mb'), 'MB')}. Proxy (node): {fmt(proxy.get('cpu_percent_of_one_core'), '%')}, "
+        f"peak {fmt(proxy.get('vmhwm_mb'), 'MB')}.",
+    ]
+    if chart:
+        lines += ["", f"![time to ready under load]({chart})"]
+    return [*lines, ""]
+
+
+def render(results: dict, chart: str | None = None) -> str:
+    parts = results.get("parts", {})
+    lines = ["# Benchmark results", "", *meta_lines(results.get("meta", {}))]
+    renderers = {"build": build_lines, "release": release_lines, "user": user_lines, "auth": auth_lines}
+    for name, renderer in renderers.items():
+        if isinstance(parts.get(name), dict) and "error" not in parts[name]:
+            lines += renderer(parts[name])
+    if isinstance(parts.get("load"), dict) and "error" not in parts["load"]:
+        lines += load_lines(parts["load"], chart)
+    for name, part in parts.items():
+        if isinstance(part, dict) and "error" in part:
+            lines += [f"## {name}: did not finish", "", f"`{part['error']}`", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# -- the chart -----------------------------------------------------------------------
+
+
+def load_chart_svg(part: dict, width: int = 900, height: int = 480) -> str:
+    """Each person's time to ready and to first result, sorted: the distribution as a quantile plot."""
+    series = {
+        "ready": sorted(j["ready"] for j in part["journeys"] if "ready" in j),
+        "first result": sorted(j["first_result"] for j in part["journeys"] if "first_result" in j),
+    }
+    colours = {"ready": "#1f77b4", "first result": "#d62728"}
+    left, right, top, bottom = 70, 20, 50, 60
+    plot_w, plot_h = width - left - right, height - top - bottom
+    top_value = max([v for values in series.values() for v in values] + [1.0]) * 1.05
+    count = max(len(v) for v in series.values()) or 1
+
+    def x(i: int, n: int) -> float:
+        return left + (plot_w * (i + 0.5) / n)
+
+    def y(v: float) -> float:
+        return top + plot_h - plot_h * v / top_value
+
+    title = (
+        f"{part['users']} people at once: seconds from the start of each journey, "
+        f"people sorted by time (failures: {part['failure_count']})"
+    )
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+        'font-size="13"><rect width="100%" height="100%" fill="white"/>',
+        f'<text x="{left}" y="28" font-size="16">{escape(title)}</text>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="black"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="black"/>',
+    ]
+    for step in range(6):
+        value = top_value * step / 5
+        out.append(f'<text x="{left - 8}" y="{y(value) + 4}" text-anchor="end">{value:.0f} s</text>')
+        out.append(f'<line x1="{left}" y1="{y(value)}" x2="{left + plot_w}" y2="{y(value)}" stroke="#ddd"/>')
+    for q in (0, 50, 95, 100):
+        out.append(f'<text x="{left + plot_w * q / 100}" y="{top + plot_h + 20}" text-anchor="middle">p{q}</text>')
+    out.append(
+        f'<text x="{left + plot_w / 2}" y="{height - 12}" text-anchor="middle">'
+        f"people, fastest to slowest ({count})</text>"
+    )
+    for index, (name, values) in enumerate(series.items()):
+        points = " ".join(f"{x(i, len(values)):.1f},{y(v):.1f}" for i, v in enumerate(values))
+        colour = colours[name]
+        out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for i, v in enumerate(values):
+            out.append(f'<circle cx="{x(i, len(values)):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"/>')
+        out.append(f'<rect x="{left + 20}" y="{top + 10 + 20 * index}" width="14" height="4" fill="{colour}"/>')
+        out.append(f'<text x="{left + 40}" y="{top + 16 + 20 * index}">time to {name}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def svg_to_png(svg: str, svg_path: Path, png_path: Path) -> None:
+    """Photograph ``svg`` with headless Chromium (through selenium) into ``png_path``."""
+    from tests.support import new_browser
+
+    svg_path.write_text(svg)
+    browser = new_browser()
+    try:
+        browser.set_window_size(920, 600)
+        browser.get(svg_path.resolve().as_uri())
+        browser.find_element("tag name", "svg").screenshot(str(png_path))
+    finally:
+        browser.quit()
+
+
+def write(results: dict, folder: Path, stem: str) -> list[Path]:
+    """``<stem>.md`` and, with a load part, ``<stem>-load.svg``/``.png``; return the paths written."""
+    written = []
+    chart = None
+    load = results.get("parts", {}).get("load")
+    if isinstance(load, dict) and load.get("journeys"):
+        svg, png = folder / f"{stem}-load.svg", folder / f"{stem}-load.png"
+        svg_to_png(load_chart_svg(load), svg, png)
+        chart = png.name
+        written += [svg, png]
+    markdown = folder / f"{stem}.md"
+    markdown.write_text(render(results, chart))
+    return [markdown, *written]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    path = Path(args[0] if args else Path(__file__).parent / "results" / "latest.json")
+    for written in write(json.loads(path.read_text()), path.parent, path.stem):
+        print(written)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

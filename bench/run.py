@@ -1,0 +1,171 @@
+"""Run the benchmark's parts and write bench/results/<date>-<commit>.json, latest.json and latest.md.
+
+Parts (``--parts`` or ``BENCH_PARTS``, comma-separated; all by default, in this order):
+
+- ``build``: cold (``NO_CACHE=1``) and warm build of each image under ``TAG=bench``; sizes.
+- ``release``: `make release` from a fresh clone into throwaway registries, cold then warm.
+- ``user``: one person ``REPEAT`` times: login, spawn to ready, JupyterLab drawn, first cell.
+- ``auth``: hub logins per second at 1, 8 and 32 concurrent clients.
+- ``load``: ``USERS`` people at once, each logging in, spawning, running code, stopping.
+
+Nothing here fails on a target: a part that breaks is recorded with its error and the next runs.
+Logs of every command and hub go to artifacts/bench/<date>-<commit>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support import ROOT
+
+RESULTS = ROOT / "bench" / "results"
+ARTIFACTS = ROOT / "artifacts" / "bench"
+PARTS = ("build", "release", "user", "auth", "load")
+
+
+def log(message: str) -> None:
+    print(f"\033[1mbench:\033[0m {message}", flush=True)
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def host() -> dict:
+    lines = Path("/proc/meminfo").read_text().splitlines()
+    memory_kib = next(int(line.split()[1]) for line in lines if line.startswith("MemTotal:"))
+    return {"cores": os.cpu_count(), "memory_gib": round(memory_kib / 2**20, 1), "kernel": os.uname().release}
+
+
+def versions(image: str) -> dict:
+    import docker
+    import dockerspawner
+    import jupyterhub
+
+    found = {"jupyterhub": jupyterhub.__version__, "dockerspawner": dockerspawner.__version__}
+    try:
+        found["notebook_image_id"] = docker.from_env().images.get(image).short_id
+    except Exception as error:  # noqa: BLE001 - recorded, not fatal
+        found["notebook_image_id"] = f"unavailable: {error}"
+    return found
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    env = os.environ
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parts", default=env.get("BENCH_PARTS") or ",".join(PARTS))
+    parser.add_argument("--users", type=int, default=int(env.get("USERS") or 20), help="load: people at once")
+    parser.add_argument("--repeat", type=int, default=int(env.get("REPEAT") or 20), help="user: repetitions")
+    parser.add_argument("--logins", type=int, default=int(env.get("AUTH_LOGINS") or 300), help="auth: per level")
+    parser.add_argument("--levels", default=env.get("AUTH_LEVELS") or "1,8,32", help="auth: concurrent clients")
+    parser.add_argument(
+        "--deadline", type=float, default=float(env.get("LOAD_DEADLINE") or 0), help="load: seconds (120 + 8/user)"
+    )
+    parser.add_argument("--image", default=env.get("NOTEBOOK_IMAGE") or "blsq/openhexa-base-notebook:dev")
+    parser.add_argument("--results", type=Path, default=Path(env.get("BENCH_RESULTS") or RESULTS))
+    args = parser.parse_args(argv)
+    args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = set(args.parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s) {', '.join(sorted(unknown))}: use {', '.join(PARTS)}")
+    args.levels = [int(n) for n in args.levels.split(",")]
+    args.deadline = args.deadline or 120 + 8 * args.users
+    return args
+
+
+def part_runners(args: argparse.Namespace, work: Path, logs: Path) -> dict[str, Callable[[], dict]]:
+    from bench import auth, build, load, release, user
+
+    return {
+        "build": lambda: build.run(logs, log),
+        "release": lambda: release.run(work / "release", logs, log),
+        "user": lambda: user.run(work / "user", args.image, args.repeat, log),
+        "auth": lambda: auth.run(work / "auth", args.image, args.levels, args.logins, log),
+        "load": lambda: load.run(work / "load", args.image, args.users, args.deadline, log),
+    }
+
+
+def run_parts(args: argparse.Namespace, work: Path, logs: Path) -> dict:
+    runners = part_runners(args, work, logs)
+    results = {}
+    for name in [p for p in PARTS if p in args.parts]:
+        log(f"part {name}")
+        (work / name).mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        try:
+            results[name] = runners[name]()
+        except Exception as error:  # noqa: BLE001 - a broken part is recorded, the others still run
+            results[name] = {"error": f"{type(error).__name__}: {str(error)[:2000]}"}
+            (logs / f"{name}-error.txt").write_text(traceback.format_exc())
+            log(f"part {name} did not finish: {results[name]['error'][:300]}")
+        finally:
+            keep_logs(work / name, logs / name)
+        results[name]["part_seconds"] = round(time.monotonic() - start, 1)
+    return results
+
+
+def keep_logs(folder: Path, destination: Path) -> None:
+    """Copy the hub's and the mock App's logs of a part to the artifacts."""
+    for path in folder.rglob("*.log"):
+        if "clone" not in path.parts:
+            destination.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, destination / path.name)
+
+
+def write_results(results: dict, folder: Path, stem: str) -> None:
+    from bench import report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (stem, "latest"):
+        (folder / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+        for path in report.write(results, folder, name):
+            log(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def terminate_as_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, terminate_as_interrupt)  # clean up as on Ctrl-C
+    now = dt.datetime.now(dt.UTC)
+    commit = git("rev-parse", "HEAD")
+    stem = f"{now:%Y-%m-%dT%H%M%SZ}-{commit[:12]}"
+    logs = ARTIFACTS / stem
+    logs.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "date": now.isoformat(timespec="seconds"),
+        "commit": commit,
+        "dirty": bool(git("status", "--porcelain")),
+        "host": host(),
+        "params": {"parts": ",".join(args.parts), "users": args.users, "repeat": args.repeat,
+                   "auth_logins": args.logins, "auth_levels": ",".join(map(str, args.levels)),
+                   "load_deadline": args.deadline, "image": args.image},
+        "versions": versions(args.image),
+        "dry_run": os.environ.get("BENCH_DRY_RUN") == "1",
+    }  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="openhexa-bench-"))
+    try:
+        parts = run_parts(args, work, logs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_results({"meta": meta, "parts": parts}, args.results, stem)
+    log(f"logs in {logs.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""The stack a bench part runs against: the mock App and a real hub with the production config.
+
+The hub is ``hub/jupyterhub_config.py`` with DockerSpawner (``OPENHEXA_SPAWNER=docker``) on free
+ports, its servers labelled with the stack ``openhexa-bench``. Whatever happens, ``close`` stops
+both processes and removes every container and volume of that stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from tests.support import ROOT, Hub, MockApp
+
+STACK = "openhexa-bench"
+HUB_CONFIG = ROOT / "hub" / "jupyterhub_config.py"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def bench_people(count: int, prefix: str = "bench") -> list[tuple[str, str]]:
+    """``count`` (email, password) pairs: bench-001@openhexa.test ..."""
+    return [(f"{prefix}-{i:03d}@openhexa.test", f"{prefix}-{i:03d}-pass") for i in range(1, count + 1)]
+
+
+def write_fixtures(path: Path, people: list[tuple[str, str]]) -> Path:
+    """A MOCK_APP_FIXTURES file for ``people``, each with default credentials like the demo users'."""
+    users = [
+        {
+            "email": email,
+            "password": password,
+            "workspaces": [],
+            "default_credentials": {"env": {"HEXA_TOKEN": f"bench-token-{i}"}, "files": {}},
+        }
+        for i, (email, password) in enumerate(people)
+    ]
+    path.write_text(yaml.safe_dump({"users": users, "workspaces": {}}))
+    return path
+
+
+# -- the hub's CPU and memory --------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` from /proc/<pid>/stat, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def memory_kib(pid: int, key: str) -> int:
+    """A line of /proc/<pid>/status in KiB, e.g. VmRSS or VmHWM (the peak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class Usage:
+    """CPU and memory of one process over a window of the run, sampled in a thread."""
+
+    pid: int
+    interval: float = 0.5
+    samples: list[tuple[float, float, int]] = field(default_factory=list)  # (time, cpu s, rss KiB)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def sample(self) -> None:
+        with contextlib.suppress(OSError):
+            self.samples.append((time.monotonic(), cpu_seconds(self.pid), memory_kib(self.pid, "VmRSS")))
+
+    def start(self) -> Usage:
+        self.sample()
+
+        def loop():
+            while not self._stop.wait(self.interval):
+                self.sample()
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict:
+        """Stop sampling; CPU as % of one core over the window, peak RSS seen and VmHWM (lifetime peak)."""
+        self._stop.set()
+        if self._thread:
+            self._thread.join(5)
+        self.sample()
+        peak_lifetime = 0
+        with contextlib.suppress(OSError):
+            peak_lifetime = memory_kib(self.pid, "VmHWM")
+        if len(self.samples) < 2:
+            return {}
+        (t0, cpu0, _), (t1, cpu1, _) = self.samples[0], self.samples[-1]
+        return {
+            "seconds": round(t1 - t0, 1),
+            "cpu_seconds": round(cpu1 - cpu0, 2),
+            "cpu_percent_of_one_core": round(100 * (cpu1 - cpu0) / max(t1 - t0, 1e-6), 1),
+            "rss_peak_mb": round(max(s[2] for s in self.samples) / 1024, 1),
+            "rss_end_mb": round(self.samples[-1][2] / 1024, 1),
+            "vmhwm_mb": round(peak_lifetime / 1024, 1),
+        }
+
+
+# -- the stack -----------------------------------------------------------------------
+
+
+def remove_stack_leftovers(stack: str = STACK) -> int:
+    """Remove every container labelled with ``stack`` and its volumes; return how many containers."""
+    found = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=org.openhexa.notebooks=server", "--filter",
+         f"label=org.openhexa.notebooks.stack={stack}"],
+        capture_output=True, text=True, timeout=60,
+    ).stdout.split()  # fmt: skip
+    if found:
+        subprocess.run(["docker", "rm", "-f", *found], capture_output=True, timeout=300)
+    volumes = subprocess.run(
+        ["docker", "volume", "ls", "-q", "--filter", f"name=^{stack}-(home|workspace)-"],
+        capture_output=True, text=True, timeout=60,
+    ).stdout.split()  # fmt: skip
+    if volumes:
+        subprocess.run(["docker", "volume", "rm", "-f", *volumes], capture_output=True, timeout=300)
+    return len(found)
+
+
+@dataclass
+class BenchStack:
+    """The mock App and the hub for one part; use it as a context manager."""
+
+    work: Path
+    people: list[tuple[str, str]]
+    image: str
+    app: MockApp | None = None
+    hub: Hub | None = None
+
+    def __enter__(self) -> BenchStack:
+        remove_stack_leftovers()  # an interrupted run's
+        fixtures = write_fixtures(self.work / "fixtures.yaml", self.people)
+        try:
+            self.app = MockApp.start(self.work, env={"MOCK_APP_FIXTURES": str(fixtures)})
+            self.hub = Hub.start(
+                self.app.url,
+                self.work / "hub",
+                HUB_CONFIG,
+                extra_env={"OPENHEXA_SPAWNER": "docker", "NOTEBOOK_IMAGE": self.image, "OPENHEXA_STACK": STACK},
+            )
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.hub:
+            self.hub.stop()
+        if self.app:
+            self.app.stop()
+        remove_stack_leftovers()
+
+    @property
+    def hub_pid(self) -> int:
+        return self.hub.process.popen.pid
+
+    def proxy_pid(self) -> int | None:
+        path = self.hub.data_dir / "proxy.pid"
+        with contextlib.suppress(OSError, ValueError):
+            return int(path.read_text().strip())
+        return None
+
+    def usage(self) -> dict[str, Usage]:
+        """Samplers for the hub's Python process and, when found, the proxy (node)."""
+        samplers = {"hub": Usage(self.hub_pid).start()}
+        proxy = self.proxy_pid()
+        if proxy:
+            samplers["proxy"] = Usage(proxy).start()
+        return samplers
+
+    def stop_every_server(self) -> None:
+        """As the App's service: stop whatever server is still running (after a failed journey)."""
+        for email, _ in self.people:
+            with contextlib.suppress(Exception):
+                name = email.lower()
+                if self.hub.server(name) is not None:
+                    self.hub.api("DELETE", f"/users/{name}/server")
