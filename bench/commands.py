@@ -41,7 +41,7 @@ class Timed:
 
 def phases_of(markers: list[tuple[float, str]], end: float) -> list[tuple[str, float, float]]:
     """``(time, text)`` markers, times since the start, into ``(text, start, seconds)`` phases."""
-    ends = [at for at, _ in markers[1:]] + [end]
+    ends = [at for at, _ in markers[1:]] + [end] if markers else []  # a command may print none
     return [(text, at, stop - at) for (at, text), stop in zip(markers, ends, strict=True)]
 
 

@@ -24,6 +24,7 @@ def test_a_phase_lasts_from_its_marker_to_the_next_one_or_the_end():
         ("test", 2.5, 1.5),
         ("push", 4.0, 6.0),
     ]
+    assert phases_of([], 10.0) == []
 
 
 def test_a_timed_command_reads_the_bold_markers_and_keeps_its_output(tmp_path):
