@@ -347,8 +347,8 @@ def test_profiles_only_size_servers(deployment):
 # -- network policy ------------------------------------------------------------------
 
 APP_POD = {"namespace": "openhexa", "pod_labels": {"app.kubernetes.io/name": "openhexa-app"}}
-# A workspace database server's address in each deployment (production's is documented there).
-DATABASE = {"base": "10.12.0.7", "k3s": "10.12.0.7", "production": "10.20.0.5"}
+# The App's PostgreSQL, where workspace databases live.
+DATABASE = {"namespace": "openhexa", "pod_labels": {"app.kubernetes.io/name": "postgresql"}}
 
 
 @pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
@@ -359,8 +359,9 @@ def test_notebooks_reach_the_app_and_databases_but_not_cloud_metadata(deployment
     for port in (80, 443):
         assert not chart.egress_allowed(values, ip="169.254.169.254", port=port), f"metadata server, port {port}"
     assert chart.egress_allowed(values, port=8000, **APP_POD), "the App"
-    assert chart.egress_allowed(values, ip=DATABASE[deployment], port=5432), "a workspace database"
-    assert not chart.egress_allowed(values, ip=DATABASE[deployment], port=9090), "other private services"
+    assert chart.egress_allowed(values, port=5432, **DATABASE), "a workspace database"
+    assert not chart.egress_allowed(values, port=9090, **DATABASE), "the database server's other ports"
+    assert not chart.egress_allowed(values, port=5432, namespace="monitoring", pod_labels=DATABASE["pod_labels"])
     assert not chart.egress_allowed(values, port=8000, namespace="monitoring", pod_labels={"app": "grafana"})
     assert chart.egress_allowed(values, ip="151.101.0.223", port=443), "the internet (packages, APIs)"
 
