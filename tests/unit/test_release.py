@@ -2,6 +2,8 @@
 
 import datetime as dt
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -63,6 +65,30 @@ def test_junit_reports_are_counted(tmp_path):
     report.write_text('<testsuites><testsuite tests="10" failures="1" errors="1" skipped="3"/></testsuites>')
     assert release.read_junit("test-unit", report) == TierResult("test-unit", passed=5, failed=2, skipped=3)
     assert release.read_junit("test-unit", tmp_path / "missing.xml").ran == 0
+
+
+def test_no_cache_rebuilds_once_not_again_in_each_tier(tmp_path, monkeypatch):
+    """NO_CACHE=1 is for the release's build; the tiers' own `build` prerequisite must reuse it."""
+    monkeypatch.setenv("NO_CACHE", "1")
+    builds, tiers = [], {}
+
+    def build(*command, **_):
+        builds.append((command, "NO_CACHE" in release.os.environ))
+        return ""
+
+    def tier(command, env, **_):
+        tiers[command[1]] = env
+        for arg in command[2:]:  # the JUnit report a pytest tier writes
+            Path(arg.split("=", 2)[2]).write_text('<testsuites><testsuite tests="1"/></testsuites>')
+        return SimpleNamespace(returncode=0)
+
+    monkeypatch.setattr(release, "run", build)
+    monkeypatch.setattr(release.subprocess, "run", tier)
+    results = release.gate(tmp_path)
+    assert builds == [(("make", "build"), True)]
+    assert list(tiers) == list(release.TIERS)
+    assert not any("NO_CACHE" in env for env in tiers.values())
+    assert all(result.ran for result in results)
 
 
 class FakeRegistry(Registry):
