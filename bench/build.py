@@ -69,18 +69,6 @@ def sizes(prefix: str, tag: str) -> dict:
     return found
 
 
-def remove_bench_images(prefix: str) -> None:
-    """Untag the images this part built (their layers go with the next prune)."""
-    client = docker.from_env()
-    for ref in (
-        f"{prefix}openhexa-base-notebook:{TAG}",
-        f"{prefix}openhexa-jupyterhub:{TAG}",
-        f"{prefix}openhexa-jupyterhub:{TAG}-local",
-    ):
-        with contextlib.suppress(docker.errors.ImageNotFound, docker.errors.APIError):
-            client.images.remove(ref, noprune=False)
-
-
 def run(logs: Path, log) -> dict:
     """The `build` part: each image cold, after cold, then warm, and the sizes of what was built."""
     prefix = os.environ.get("IMAGE_PREFIX", "blsq/")

@@ -13,15 +13,15 @@ Per-tier times come from release.py's own ``==>`` lines: building, each tier, pu
 from __future__ import annotations
 
 import contextlib
-import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import docker
 
-from bench.build import TAG
-from bench.commands import dry_run, run_timed, stand_in
+from bench.build import TAG, build_env
+from bench.commands import dry_run, phases_of, run_timed, stand_in
 from tests.support import ROOT, free_port
 
 DRY_MARKERS = (
@@ -36,32 +36,28 @@ DRY_MARKERS = (
     "verifying 127.0.0.1:5999/blsq/openhexa-base-notebook@sha256:00",
     "published",
 )
-
-
-def clean_env(no_cache: bool) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "NO_CACHE", "TAG")}
-    env["TAG"] = TAG
-    if no_cache:
-        env["NO_CACHE"] = "1"
-    return env
+# The markers scripts/release.py prints itself (its say()), by kind; a tier's kind is its name.
+RELEASE_MARKER = re.compile(
+    r"(?P<start>releasing \S+ to .+)|(?P<build>building the images)|tier (?P<tier>\S+)"
+    r"|(?P<push>pushing \S+)|(?P<verify>verifying \S+)|(?P<end>published)"
+)
 
 
 def group_phases(phases: list[dict]) -> dict[str, float]:
-    """release.py's phases by kind: build, each tier, push, verify; and the gate (build + tiers)."""
+    """release.py's phases by kind: build, each tier, push, verify; and the gate (build + tiers).
+
+    A phase runs from one of release.py's own markers to its next one. The build scripts' markers
+    printed in between (``make build``, and each tier's ``make <tier>`` builds first) are nested in
+    that phase: they neither end it nor start one of their own.
+    """
+    end = phases[-1]["at"] + phases[-1]["seconds"] if phases else 0.0
+    own = [(phase["at"], phase["phase"]) for phase in phases if RELEASE_MARKER.fullmatch(phase["phase"])]
     grouped: dict[str, float] = {}
-    for phase in phases:
-        name = phase["phase"]
-        if name.startswith("tier "):
-            key = name.removeprefix("tier ")
-        elif name.startswith("building"):
-            key = "build"
-        elif name.startswith("pushing"):
-            key = "push"
-        elif name.startswith("verifying"):
-            key = "verify"
-        else:
-            continue
-        grouped[key] = round(grouped.get(key, 0.0) + phase["seconds"], 1)
+    for name, _, seconds in phases_of(own, end):
+        match = RELEASE_MARKER.fullmatch(name)
+        key = match.group("tier") or match.lastgroup
+        if key not in ("start", "end"):
+            grouped[key] = round(grouped.get(key, 0.0) + seconds, 1)
     grouped["gate"] = round(sum(v for k, v in grouped.items() if k not in ("push", "verify")), 1)
     return grouped
 
@@ -92,7 +88,7 @@ def remove_pushed_tags(address: str) -> None:
 def release_once(clone: Path, work: Path, kind: str, logs: Path) -> dict:
     """`make setup docker-up` then release.py into a new throwaway registry; timed."""
     no_cache = kind == "cold"
-    env = clean_env(no_cache)
+    env = build_env(no_cache)
     setup = ["make", "setup", "docker-up"]
     with throwaway_registry(work / f"registry-{kind}") as address:
         values = work / f"values-{kind}.yaml"
@@ -124,7 +120,7 @@ def run(work: Path, logs: Path, log) -> dict:
         if kind == "warm":
             rebuild = stand_in("build (dry run)") if dry_run() else ["make", "build"]
             result["rebuild_after_cold"] = run_timed(
-                rebuild, logs / "release-rebuild.log", clone, clean_env(False)
+                rebuild, logs / "release-rebuild.log", clone, build_env(False)
             ).to_json()
             log(f"  the build after the cold release: {result['rebuild_after_cold']['seconds']}s")
         result[kind] = release_once(clone, work, kind, logs)

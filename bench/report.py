@@ -33,39 +33,39 @@ def meta_lines(meta: dict) -> list[str]:
     ]
 
 
+def table(title: str, header: list[str], rows: list[list]) -> list[str]:
+    """A section: its heading, then a Markdown table (an empty cell is drawn ``| |``)."""
+
+    def row(cells: list) -> str:
+        return "|" + "|".join(f" {cell} " if str(cell) else " " for cell in cells) + "|"
+
+    return [f"## {title}", "", row(header), "| --- " * len(header) + "|", *map(row, rows)]
+
+
 def build_lines(part: dict) -> list[str]:
-    lines = [
-        "## Build",
-        "",
-        "| image | cold | first after cold | warm | size | base | OpenHexa layer |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    rows = []
     for key, kinds in part["builds"].items():
         size = part.get("sizes", {}).get(key, {})
-        lines.append(
-            f"| {key} | {fmt(kinds['cold']['seconds'])} | {fmt(kinds.get('after_cold', {}).get('seconds'))} | "
-            f"{fmt(kinds['warm']['seconds'])} | "
-            f"{fmt(size.get('size_mb'), 'MB')} | {fmt(size.get('base_size_mb'), 'MB')} | "
-            f"{fmt(size.get('openhexa_layer_mb'), 'MB')} |"
-        )
+        rows.append(
+            [key, fmt(kinds["cold"]["seconds"]), fmt(kinds.get("after_cold", {}).get("seconds")),
+             fmt(kinds["warm"]["seconds"])]
+            + [fmt(size.get(k), "MB") for k in ("size_mb", "base_size_mb", "openhexa_layer_mb")]
+        )  # fmt: skip
     total = part["total"]
-    lines.append(f"| all | {fmt(total['cold'])} | {fmt(total.get('after_cold'))} | {fmt(total['warm'])} | | | |")
-    return [*lines, ""]
+    rows.append(["all", fmt(total["cold"]), fmt(total.get("after_cold")), fmt(total["warm"]), "", "", ""])
+    header = ["image", "cold", "first after cold", "warm", "size", "base", "OpenHexa layer"]
+    return [*table("Build", header, rows), ""]
 
 
 def release_lines(part: dict) -> list[str]:
     keys = ["build", "lint", "test-unit", "test-image", "test-e2e", "gate", "push", "verify"]
-    lines = ["## Release gate", "", "| | " + " | ".join(keys) + " | setup | whole `make release` |"]
-    lines.append("| --- " * (len(keys) + 3) + "|")
-    for kind in ("cold", "warm"):
-        run = part.get(kind)
-        if run:
-            cells = [fmt(run["phases"].get(k)) for k in keys]
-            status = "" if run["ok"] else " (failed)"
-            lines.append(
-                f"| {kind}{status} | " + " | ".join(cells) + f" | {fmt(run['setup']['seconds'])} | "
-                f"{fmt(run['make_release_seconds'])} |"
-            )
+    rows = [
+        [kind + ("" if run["ok"] else " (failed)"), *(fmt(run["phases"].get(k)) for k in keys),
+         fmt(run["setup"]["seconds"]), fmt(run["make_release_seconds"])]
+        for kind, run in ((kind, part.get(kind)) for kind in ("cold", "warm"))
+        if run
+    ]  # fmt: skip
+    lines = table("Release gate", ["", *keys, "setup", "whole `make release`"], rows)
     rebuild = part.get("rebuild_after_cold")
     if rebuild:
         lines += ["", f"Between the two, a plain `make build` took {fmt(rebuild['seconds'])} (moby/buildkit#4437)."]
@@ -73,35 +73,31 @@ def release_lines(part: dict) -> list[str]:
 
 
 def user_lines(part: dict) -> list[str]:
-    lines = [
-        f"## One person ({len(part['runs'])} of {part['repeat']} repetitions succeeded)",
-        "",
-        "| phase | median | p95 | min | max |",
-        "| --- | --- | --- | --- | --- |",
+    rows = [
+        [phase.replace("_", " "), *(fmt(stats.get(k)) for k in ("p50", "p95", "min", "max"))]
+        for phase, stats in part["phases"].items()
     ]
-    for phase, stats in part["phases"].items():
-        lines.append(
-            f"| {phase.replace('_', ' ')} | {fmt(stats.get('p50'))} | {fmt(stats.get('p95'))} | "
-            f"{fmt(stats.get('min'))} | {fmt(stats.get('max'))} |"
-        )
+    lines = table(
+        f"One person ({len(part['runs'])} of {part['repeat']} repetitions succeeded)",
+        ["phase", "median", "p95", "min", "max"],
+        rows,
+    )
     if part["failures"]:
         lines += ["", "Failures: " + "; ".join(part["failures"][:5])]
     return [*lines, ""]
 
 
 def auth_lines(part: dict) -> list[str]:
-    lines = [
-        f"## Authenticator ({part['logins_per_level']} hub logins per level)",
-        "",
-        "| concurrent clients | logins/s | median | p99 | failed |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for level in part["levels"]:
-        latency = level["latency"]
-        lines.append(
-            f"| {level['clients']} | {level['logins_per_second']} | {fmt(latency.get('p50'))} | "
-            f"{fmt(latency.get('p99'))} | {level['failure_count']} |"
-        )
+    rows = [
+        [level["clients"], level["logins_per_second"], fmt(level["latency"].get("p50")),
+         fmt(level["latency"].get("p99")), level["failure_count"]]
+        for level in part["levels"]
+    ]  # fmt: skip
+    lines = table(
+        f"Authenticator ({part['logins_per_level']} hub logins per level)",
+        ["concurrent clients", "logins/s", "median", "p99", "failed"],
+        rows,
+    )
     hub = part.get("usage", {}).get("hub", {})
     lines += [
         "",
@@ -111,18 +107,15 @@ def auth_lines(part: dict) -> list[str]:
 
 
 def load_lines(part: dict, chart: str | None) -> list[str]:
-    lines = [
-        f"## Load: {part['users']} people at once ({part['seconds']} s, deadline {part['deadline']:g} s)",
-        "",
-        "| time since the journey started | p50 | p95 | max |",
-        "| --- | --- | --- | --- |",
+    rows = [
+        [key.removeprefix("time_to_").replace("_", " "), *(fmt(part[key].get(k)) for k in ("p50", "p95", "max"))]
+        for key in ("time_to_logged_in", "time_to_ready", "time_to_first_result", "time_to_stopped")
     ]
-    for key in ("time_to_logged_in", "time_to_ready", "time_to_first_result", "time_to_stopped"):
-        stats = part[key]
-        lines.append(
-            f"| {key.removeprefix('time_to_').replace('_', ' ')} | {fmt(stats.get('p50'))} | "
-            f"{fmt(stats.get('p95'))} | {fmt(stats.get('max'))} |"
-        )
+    lines = table(
+        f"Load: {part['users']} people at once ({part['seconds']} s, deadline {part['deadline']:g} s)",
+        ["time since the journey started", "p50", "p95", "max"],
+        rows,
+    )
     hub, proxy = part["usage"].get("hub", {}), part["usage"].get("proxy", {})
     lines += [
         "",
@@ -141,12 +134,16 @@ def load_lines(part: dict, chart: str | None) -> list[str]:
 def render(results: dict, chart: str | None = None) -> str:
     parts = results.get("parts", {})
     lines = ["# Benchmark results", "", *meta_lines(results.get("meta", {}))]
-    renderers = {"build": build_lines, "release": release_lines, "user": user_lines, "auth": auth_lines}
+    renderers = {
+        "build": build_lines,
+        "release": release_lines,
+        "user": user_lines,
+        "auth": auth_lines,
+        "load": lambda part: load_lines(part, chart),
+    }
     for name, renderer in renderers.items():
         if isinstance(parts.get(name), dict) and "error" not in parts[name]:
             lines += renderer(parts[name])
-    if isinstance(parts.get("load"), dict) and "error" not in parts["load"]:
-        lines += load_lines(parts["load"], chart)
     for name, part in parts.items():
         if isinstance(part, dict) and "error" in part:
             lines += [f"## {name}: did not finish", "", f"`{part['error']}`", ""]

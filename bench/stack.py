@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import docker
 import yaml
 
-from tests.support import ROOT, Hub, MockApp
+from tests.support import ROOT, Hub, MockApp, remove_spawned
 
 STACK = "openhexa-bench"
 HUB_CONFIG = ROOT / "hub" / "jupyterhub_config.py"
@@ -111,24 +111,6 @@ class Usage:
 # -- the stack -----------------------------------------------------------------------
 
 
-def remove_stack_leftovers(stack: str = STACK) -> int:
-    """Remove every container labelled with ``stack`` and its volumes; return how many containers."""
-    found = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=org.openhexa.notebooks=server", "--filter",
-         f"label=org.openhexa.notebooks.stack={stack}"],
-        capture_output=True, text=True, timeout=60,
-    ).stdout.split()  # fmt: skip
-    if found:
-        subprocess.run(["docker", "rm", "-f", *found], capture_output=True, timeout=300)
-    volumes = subprocess.run(
-        ["docker", "volume", "ls", "-q", "--filter", f"name=^{stack}-(home|workspace)-"],
-        capture_output=True, text=True, timeout=60,
-    ).stdout.split()  # fmt: skip
-    if volumes:
-        subprocess.run(["docker", "volume", "rm", "-f", *volumes], capture_output=True, timeout=300)
-    return len(found)
-
-
 @dataclass
 class BenchStack:
     """The mock App and the hub for one part; use it as a context manager."""
@@ -140,7 +122,7 @@ class BenchStack:
     hub: Hub | None = None
 
     def __enter__(self) -> BenchStack:
-        remove_stack_leftovers()  # an interrupted run's
+        remove_spawned(docker.from_env(), STACK)  # an interrupted run's
         fixtures = write_fixtures(self.work / "fixtures.yaml", self.people)
         try:
             self.app = MockApp.start(self.work, env={"MOCK_APP_FIXTURES": str(fixtures)})
@@ -163,7 +145,7 @@ class BenchStack:
             self.hub.stop()
         if self.app:
             self.app.stop()
-        remove_stack_leftovers()
+        remove_spawned(docker.from_env(), STACK)
 
     @property
     def hub_pid(self) -> int:

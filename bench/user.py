@@ -10,13 +10,14 @@ counted with its reason, and the next one goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
 from bench.client import Person, configure_http
 from bench.stack import BenchStack, bench_people
 from bench.stats import summary
-from tests.support import new_browser
+from tests.support import WaitTimeout, new_browser, wait_until
 
 SPAWN_TIMEOUT = 180.0
 PHASES = ("login", "spawn_to_ready", "spawn_to_lab_drawn", "spawn_to_first_result", "stop")
@@ -68,7 +69,7 @@ async def repeat(stack: BenchStack, repeat_count: int, log) -> tuple[list[dict],
                 failures.append(f"{type(error).__name__}: {str(error)[:300]}")
                 log(f"  repetition {index + 1}: failed: {failures[-1]}")
                 stack.stop_every_server()
-                await wait_stopped(stack, email)
+                wait_stopped(stack, email)
                 continue
             runs.append(times)
             log(f"  repetition {index + 1}/{repeat_count}: " + ", ".join(f"{k} {v:.2f}s" for k, v in times.items()))
@@ -77,10 +78,10 @@ async def repeat(stack: BenchStack, repeat_count: int, log) -> tuple[list[dict],
     return runs, failures
 
 
-async def wait_stopped(stack: BenchStack, email: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while stack.hub.server(email.lower()) is not None and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
+def wait_stopped(stack: BenchStack, email: str, timeout: float = 60) -> None:
+    """Give the stop ``timeout`` seconds; if it is not done by then, the next repetition goes on anyway."""
+    with contextlib.suppress(WaitTimeout):
+        wait_until(lambda: stack.hub.server(email.lower()) is None, f"{email}'s server to stop", timeout, 0.5)
 
 
 def run(work: Path, image: str, repeat_count: int, log) -> dict:
