@@ -161,7 +161,8 @@ def iframe_hub(mock_app, tmp_path_factory):
 def test_iframe_settings_reach_the_hubs_and_the_servers_cookies(app, iframe_hub):
     session = app.login(*DEMO["alice"])
     cookies = {name: session.cookies[name] for name in ("sessionid", "csrftoken")}
-    (login,) = browse(cookies, f"{iframe_hub.url}/hub/login")[:1]
+    # Only the login: followed on, /hub/spawn may finish the server's OAuth before the test looks.
+    (login,) = browse(cookies, f"{iframe_hub.url}/hub/login", follow=False)
     hub_cookies = set_cookies(login)
     for name in ("jupyterhub-hub-login", "jupyterhub-session-id", "_xsrf"):
         assert hub_cookies[name]["samesite"] == "None", name
@@ -180,7 +181,8 @@ def test_iframe_settings_reach_the_hubs_and_the_servers_cookies(app, iframe_hub)
             for name, c in set_cookies(hop).items()
             if name.startswith("jupyterhub-user-") and c["value"]  # not the deletion of the OAuth state
         ]
-        assert server_cookies, "the notebook server set no login cookie"
+        trail = [(hop.status_code, hop.url, hop.raw.headers.getlist("Set-Cookie")) for hop in hops]
+        assert server_cookies, f"the notebook server set no login cookie; the hops: {trail}"
         for cookie in server_cookies:
             assert cookie.get("samesite") == "None" and cookie["secure"] and cookie["httponly"], cookie
     finally:
