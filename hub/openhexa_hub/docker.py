@@ -1,7 +1,10 @@
 """DockerSpawner on the host network, for one machine (docker-compose, tests, benchmarks)."""
 
 import asyncio
+import os
 import time
+import weakref
+from collections import deque
 
 import docker
 from dockerspawner import DockerSpawner
@@ -10,7 +13,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Unicode, default
 
-from .traits import EnvUnicode
+from .traits import EnvInt, EnvUnicode
 
 
 def spawn_refused(message: str) -> web.HTTPError:
@@ -18,6 +21,52 @@ def spawn_refused(message: str) -> web.HTTPError:
     error = web.HTTPError(503, message)
     error.jupyterhub_message = message
     return error
+
+
+class StartSlots:
+    """At most ``size`` servers start at once; the others wait their turn, first come first served.
+
+    Dozens of servers starting together on a few cores all start slowly and
+    time out together; started in turn, each is up in seconds.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.starting = 0
+        self.waiting: deque[asyncio.Future] = deque()
+
+    def ahead_of(self, turn: asyncio.Future) -> int:
+        """How many wait before ``turn``."""
+        return self.waiting.index(turn) if turn in self.waiting else 0
+
+    async def acquire(self, turn: asyncio.Future, timeout: float) -> None:
+        """Take a slot, waiting at most ``timeout`` seconds (then TimeoutError)."""
+        if self.starting < self.size and not self.waiting:
+            self.starting += 1
+            return
+        self.waiting.append(turn)
+        try:
+            async with asyncio.timeout(timeout):
+                await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():  # handed a slot as we gave up: pass it on
+                self.release()
+            elif turn in self.waiting:
+                self.waiting.remove(turn)
+            raise
+
+    def release(self) -> None:
+        """Hand the slot to the next in line, or free it."""
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.starting -= 1
+
+
+# One queue per hub: a hub runs one event loop; keyed so tests' loops never share one.
+_start_slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class HostNetworkDockerSpawner(DockerSpawner):
@@ -37,10 +86,25 @@ class HostNetworkDockerSpawner(DockerSpawner):
         test removes only what its own hub started.""",
     ).tag(config=True)
 
+    concurrent_starts = EnvInt(
+        "DOCKER_CONCURRENT_STARTS",
+        os.cpu_count() or 1,
+        min=1,
+        help="""How many servers start at once (env DOCKER_CONCURRENT_STARTS; default:
+        the machine's cores). Others wait their turn and see their place in the line.""",
+    ).tag(config=True, default_text="the machine's cores")
+
     workspace_dir = Unicode(
         "/home/jovyan/workspace",
         help="Where the workspace volume is mounted in the server (the image's OPENHEXA_WORKSPACE_DIR).",
     ).tag(config=True)
+
+    _turn: asyncio.Future | None = None  # this spawner's place in the start line, while in it
+
+    @default("start_timeout")
+    def _start_timeout_default(self):
+        # The wait for a start slot counts: 100 people at once on two cores.
+        return 600
 
     @default("network_name")
     def _network_name_default(self):
@@ -93,10 +157,50 @@ class HostNetworkDockerSpawner(DockerSpawner):
     async def start(self):
         if self.name:  # a workspace server: the workspace's folder, shared by its members
             self.volumes = {**self.volumes, f"{self.stack}-workspace-{{servername}}": self.workspace_dir}
-        self.port = self.choose_port()
-        started = await super().start()
-        await self._until_up_or_exited()
+        slots = self._slots()
+        await self._take_slot(slots)
+        try:
+            self.port = self.choose_port()
+            started = await super().start()
+            await self._until_up_or_exited()
+        finally:
+            slots.release()
         return started
+
+    def _slots(self) -> StartSlots:
+        loop = asyncio.get_running_loop()
+        if loop not in _start_slots:
+            _start_slots[loop] = StartSlots(self.concurrent_starts)
+        return _start_slots[loop]
+
+    async def _take_slot(self, slots: StartSlots) -> None:
+        """Wait for a start slot, leaving time to start the container within ``start_timeout``."""
+        self._turn = asyncio.get_running_loop().create_future()
+        patience = max(self.start_timeout - self.http_timeout - 30, 10)
+        try:
+            await slots.acquire(self._turn, patience)
+        except TimeoutError:
+            ahead = len(slots.waiting)
+            raise spawn_refused(
+                f"This machine was still starting other servers after {patience:.0f}s "
+                f"({slots.starting} starting, {ahead} waiting). Try again in a few minutes."
+            ) from None
+        finally:
+            self._turn = None
+
+    async def progress(self):
+        """While in line for a start slot, the place in it; then DockerSpawner's own progress."""
+        said = None
+        while (turn := self._turn) is not None and not turn.done():
+            slots = self._slots()
+            ahead = slots.ahead_of(turn) + slots.starting
+            if ahead != said:
+                said = ahead
+                message = f"Waiting to start: {ahead} servers ahead of yours ({slots.size} start at a time)"
+                yield {"progress": 10, "message": message}
+            await asyncio.sleep(0.5)
+        async for event in super().progress():
+            yield event
 
     def choose_port(self) -> int:
         """A port free on 127.0.0.1 now; the server binds it a moment later."""
@@ -110,14 +214,19 @@ class HostNetworkDockerSpawner(DockerSpawner):
         it: only an answer carrying JupyterHub's version header counts.
         """
         url = f"http://{self.ip}:{self.port}" + url_path_join(self.server.base_url, "api")
-        client = AsyncHTTPClient()
         deadline = time.monotonic() + self.http_timeout
+        client = AsyncHTTPClient(force_instance=True)  # not queued behind the hub's own requests
+        try:
+            await self._poll_until_up(client, url, deadline)
+        finally:
+            client.close()
+
+    async def _poll_until_up(self, client, url: str, deadline: float):
         while time.monotonic() < deadline:
             status = await self.poll()
             if status is not None:
-                logs = await self.docker("logs", self.container_id, tail=3)
-                last = logs.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-                raise spawn_refused(f"Your notebook server stopped while starting (exit {status}): {last[0][:300]}")
+                last = await self._last_log_line()
+                raise spawn_refused(f"Your notebook server stopped while starting (exit {status}): {last}")
             try:
                 response = await client.fetch(url, request_timeout=2, raise_error=False)
                 if response.headers.get("X-JupyterHub-Version"):
@@ -125,6 +234,12 @@ class HostNetworkDockerSpawner(DockerSpawner):
             except (OSError, HTTPClientError):
                 pass  # not listening yet
             await asyncio.sleep(0.5)
+        last = await self._last_log_line()
+        raise spawn_refused(f"Your notebook server did not answer within {self.http_timeout:.0f}s: {last}")
+
+    async def _last_log_line(self) -> str:
+        logs = await self.docker("logs", self.container_id, tail=3)
+        return (logs.decode(errors="replace").strip().splitlines() or ["no output"])[-1][:300]
 
     async def get_ip_and_port(self):
         return self.host_ip, self.port

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Bool, Float, List, Undefined, Unicode
+from traitlets import Bool, Float, Integer, List, Undefined, Unicode
 
 
 class _FromEnv:
@@ -44,6 +44,13 @@ class EnvFloat(_FromEnv, Float):
     """A number setting; default from ``env``, else ``fallback``."""
 
     def __init__(self, env: str, fallback: float, **kwargs):
+        super().__init__(env, fallback, **kwargs)
+
+
+class EnvInt(_FromEnv, Integer):
+    """A whole-number setting; default from ``env``, else ``fallback``."""
+
+    def __init__(self, env: str, fallback: int, **kwargs):
         super().__init__(env, fallback, **kwargs)
 
 

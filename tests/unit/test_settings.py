@@ -9,6 +9,7 @@ from traitlets.config import Config
 
 from openhexa_hub import OpenHexaAuthenticator
 from openhexa_hub.authenticator import REQUIRED
+from openhexa_hub.docker import HostNetworkDockerSpawner
 from tests.support import ROOT, app_settings
 
 APP = "http://app.test:8000"
@@ -102,15 +103,18 @@ def readme_settings() -> dict[str, tuple[str, str]]:
     return rows
 
 
-def test_the_readme_table_lists_every_setting_with_its_variable_and_default():
+@pytest.mark.parametrize("cls", [OpenHexaAuthenticator, HostNetworkDockerSpawner], ids=lambda cls: cls.__name__)
+def test_the_readme_table_lists_every_setting_with_its_variable_and_default(cls):
     documented = readme_settings()
-    for name, trait in OpenHexaAuthenticator.class_traits(env=lambda env: env is not None).items():
-        key = f"OpenHexaAuthenticator.{name}"
+    for name, trait in cls.class_traits(env=lambda env: env is not None).items():
+        key = f"{cls.__name__}.{name}"
         assert key in documented, f"{key} is not in the README's settings table"
         env, default = documented[key]
         assert env == trait.metadata["env"], key
-        expected = "required" if name in REQUIRED else None
+        expected = "required" if cls is OpenHexaAuthenticator and name in REQUIRED else None
         if expected:
             assert default.lower().startswith("required"), key
+        elif "default_text" in trait.metadata:  # a default that depends on the machine
+            assert default == trait.metadata["default_text"], f"{key} default {default!r}"
         elif trait.fallback not in ("", []):
             assert re.search(rf"`{re.escape(str(trait.fallback))}`", default), f"{key} default {default!r}"
