@@ -121,12 +121,17 @@ class AppClient:
             connect_timeout=self.connect_timeout,
             request_timeout=self.read_timeout,
         )
+        # A client of its own: the hub's shared one runs 10 requests at a time and
+        # times out those queued behind them, so a busy hub would fail logins.
+        client = AsyncHTTPClient(force_instance=True)
         try:
-            response = await AsyncHTTPClient().fetch(request, raise_error=False)
+            response = await client.fetch(request, raise_error=False)
         except HTTPClientError as error:  # timeouts surface as code 599
             raise AppUnavailable(f"{url}: {error}") from None
         except OSError as error:  # refused connection, unknown host
             raise AppUnavailable(f"{url}: {error.__class__.__name__}: {error}") from None
+        finally:
+            client.close()
 
         code = response.code
         if code == 599:
