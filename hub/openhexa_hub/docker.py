@@ -222,18 +222,22 @@ class HostNetworkDockerSpawner(DockerSpawner):
             client.close()
 
     async def _poll_until_up(self, client, url: str, deadline: float):
-        while time.monotonic() < deadline:
-            status = await self.poll()
-            if status is not None:
-                last = await self._last_log_line()
-                raise spawn_refused(f"Your notebook server stopped while starting (exit {status}): {last}")
+        """Knock every 0.1 s (a refused connection costs nothing); ask Docker every second."""
+        next_inspect = 0.0
+        while (now := time.monotonic()) < deadline:
+            if now >= next_inspect:
+                next_inspect = now + 1
+                status = await self.poll()
+                if status is not None:
+                    last = await self._last_log_line()
+                    raise spawn_refused(f"Your notebook server stopped while starting (exit {status}): {last}")
             try:
                 response = await client.fetch(url, request_timeout=2, raise_error=False)
                 if response.headers.get("X-JupyterHub-Version"):
                     return
             except (OSError, HTTPClientError):
                 pass  # not listening yet
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.1)
         last = await self._last_log_line()
         raise spawn_refused(f"Your notebook server did not answer within {self.http_timeout:.0f}s: {last}")
 
