@@ -13,7 +13,12 @@ mode=${1:-singleuser}
 case "$mode" in
   singleuser | jupyterhub-singleuser) exec /usr/local/bin/start-singleuser.py "$@" ;;
   notebook) exec /usr/local/bin/start-notebook.py "$@" ;;
-  pipeline) exec /usr/local/bin/start.sh python /usr/local/bin/openhexa-run-pipeline.py "$@" ;;
+  pipeline)
+    # The SDK runs tasks in a process pool that it terminates at the end: a
+    # task's buffered output would be lost with its process.
+    export PYTHONUNBUFFERED=1
+    exec /usr/local/bin/start.sh python /usr/local/bin/openhexa-run-pipeline.py "$@"
+    ;;
   *)
     echo "openhexa-entrypoint: unknown mode '$mode'; use singleuser, notebook or pipeline" >&2
     exit 64
