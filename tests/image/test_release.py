@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -26,27 +28,40 @@ PREFIX, LOCAL_TAG = os.environ.get("IMAGE_PREFIX", "blsq/"), os.environ.get("TAG
 REPOSITORIES = (f"{PREFIX}openhexa-base-notebook", f"{PREFIX}openhexa-jupyterhub")
 
 
-@pytest.fixture
-def registry(tmp_path):
-    """A throwaway registry on a free loopback port, started as `make release` starts its own."""
-    address, data = f"127.0.0.1:{free_port()}", tmp_path / "registry"
-    subprocess.run([ROOT / "scripts" / "registry.sh", "start", address, data], check=True, timeout=120)
-    yield address
-    subprocess.run([ROOT / "scripts" / "registry.sh", "stop", data], check=True, timeout=60)
+@dataclass(frozen=True)
+class Registry:
+    address: str
+    data: Path
+
+    def repository_storage(self, repository: str) -> Path:
+        return self.data / "data" / "docker" / "registry" / "v2" / "repositories" / repository
 
 
-def release(cwd, registry, records, values, *extra) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """A throwaway registry on a free loopback port, started as `make release` starts its own.
+
+    Shared by this module's releases, as one registry serves a project's releases: the later
+    ones find the layers already there and push little more than manifests.
+    """
+    found = Registry(f"127.0.0.1:{free_port()}", tmp_path_factory.mktemp("registry"))
+    subprocess.run([ROOT / "scripts" / "registry.sh", "start", found.address, found.data], check=True, timeout=120)
+    yield found
+    subprocess.run([ROOT / "scripts" / "registry.sh", "stop", found.data], check=True, timeout=60)
+
+
+def release(cwd, registry: Registry, records, values, *extra) -> subprocess.CompletedProcess:
     """scripts/release.py of the checkout at ``cwd``, its gates skipped, into ``registry``."""
     return subprocess.run(
-        [sys.executable, "scripts/release.py", "--skip-gates", "--registry", registry,
+        [sys.executable, "scripts/release.py", "--skip-gates", "--registry", registry.address,
          "--records", str(records), "--values", str(values), *extra],
         cwd=cwd, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
 
 
-def tag_digest(registry: str, repository: str, tag: str) -> str | None:
+def tag_digest(registry: Registry, repository: str, tag: str) -> str | None:
     response = requests.head(
-        f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_TYPES}, timeout=30
+        f"http://{registry.address}/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_TYPES}, timeout=30
     )
     return response.headers["Docker-Content-Digest"] if response.status_code == 200 else None
 
@@ -67,8 +82,8 @@ def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, 
         assert ("latest" in image["tags"]) == bool(manifest["release"]["version"])
         if image["repository"].endswith("openhexa-jupyterhub"):
             assert not [tag for tag in image["tags"] if tag.startswith("lab-")], "the hub image has no lab- tag"
-        by_tag = f"{registry}/{image['repository']}:{name}"
-        by_digest = f"{registry}/{image['repository']}@{image['digest']}"
+        by_tag = f"{registry.address}/{image['repository']}:{name}"
+        by_digest = f"{registry.address}/{image['repository']}@{image['digest']}"
         docker_client.images.remove(by_tag)  # pull it back for real, not from the local copy of the tag
         pulled = docker_client.images.pull(by_tag)
         assert by_digest in pulled.attrs["RepoDigests"]
@@ -129,9 +144,8 @@ def test_a_registry_failing_mid_release_leaves_latest_where_it_was(
         docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag=f"{repository}:release-fault", rm=True)
     subprocess.run(["git", "commit", "--quiet", "--allow-empty", "-m", "v1.0.1"], cwd=checkout, check=True)
     subprocess.run(["git", "tag", "v1.0.1"], cwd=checkout, check=True)
-    storage = tmp_path / "registry" / "data" / "docker" / "registry" / "v2" / "repositories" / REPOSITORIES[1]
     try:
-        with refusing_writes(storage):
+        with refusing_writes(registry.repository_storage(REPOSITORIES[1])):
             second = release(checkout, registry, records, values, "--local-tag", "release-fault")
     finally:
         for repository in REPOSITORIES:
