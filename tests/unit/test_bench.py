@@ -85,6 +85,15 @@ def test_the_markdown_shows_each_part_and_says_which_did_not_finish():
     assert "latest-load.png" in text
 
 
+@pytest.mark.parametrize(("seconds", "blamed"), [(95.8, True), (1.4, False)])
+def test_the_rebuild_between_releases_blames_buildkit_only_when_it_was_slow(seconds, blamed):
+    run_ = {"ok": True, "phases": {"gate": 500.0}, "setup": {"seconds": 1.0}, "make_release_seconds": 600.0}
+    part = {"cold": run_, "warm": run_, "rebuild_after_cold": {"seconds": seconds}}
+    text = "\n".join(report.release_lines(part))
+    assert f"a plain `make build` took {seconds} s" in text
+    assert ("moby/buildkit#4437" in text) is blamed
+
+
 def test_the_load_chart_is_an_svg_with_every_finished_journey():
     svg = ET.fromstring(report.load_chart_svg(load_part()))
     assert svg.tag.endswith("svg")
