@@ -361,8 +361,12 @@ def hub_env(values: dict, secrets: dict[str, str]) -> dict[str, str]:
 
 # -- the singleuser NetworkPolicy ------------------------------------------------
 
-PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+# The chart writes its "private IPs" as the three RFC 1918 blocks. The model asks ipaddress
+# instead (is_private, a superset: loopback, link-local, documentation ranges too), so a test
+# that expects a refusal must use an address the chart itself refuses.
+PRIVATE_IPS = {"ipBlock": {"private": True}}
 METADATA = "169.254.169.254/32"
+NON_PRIVATE_IPS = {"ipBlock": {"private": False, "except": [METADATA]}}
 DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
 
 
@@ -375,11 +379,11 @@ def _allow_rules(flags: dict) -> list[dict]:
         kube_system = {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
         rules.append({"to": [{"namespaceSelector": kube_system}], "ports": DNS_PORTS})
     if flags.get("dnsPortsPrivateIPs"):
-        rules.append({"to": [{"ipBlock": {"cidr": cidr}} for cidr in PRIVATE_RANGES], "ports": DNS_PORTS})
+        rules.append({"to": [PRIVATE_IPS], "ports": DNS_PORTS})
     if flags.get("nonPrivateIPs"):
-        rules.append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [*PRIVATE_RANGES, METADATA]}}]})
+        rules.append({"to": [NON_PRIVATE_IPS]})
     if flags.get("privateIPs"):
-        rules.append({"to": [{"ipBlock": {"cidr": cidr}} for cidr in PRIVATE_RANGES]})
+        rules.append({"to": [PRIVATE_IPS]})
     if flags.get("cloudMetadataServer"):
         rules.append({"to": [{"ipBlock": {"cidr": METADATA}}]})
     return rules
@@ -397,9 +401,8 @@ def _peer_matches(peer: dict, dest: dict, own_namespace: str) -> bool:
             return False
         ip = ipaddress.ip_address(dest["ip"])
         block = peer["ipBlock"]
-        return ip in ipaddress.ip_network(block["cidr"]) and not any(
-            ip in ipaddress.ip_network(cidr) for cidr in block.get("except", [])
-        )
+        inside = ip.is_private == block["private"] if "private" in block else ip in ipaddress.ip_network(block["cidr"])
+        return inside and not any(ip in ipaddress.ip_network(cidr) for cidr in block.get("except", []))
     if "pod_labels" not in dest:
         return False
     if "namespaceSelector" in peer:
