@@ -1,6 +1,7 @@
 """DockerSpawner on the host network, for one machine (docker-compose, tests, benchmarks)."""
 
 import asyncio
+import contextlib
 import os
 import time
 import weakref
@@ -215,29 +216,24 @@ class HostNetworkDockerSpawner(DockerSpawner):
         """
         url = f"http://{self.ip}:{self.port}" + url_path_join(self.server.base_url, "api")
         deadline = time.monotonic() + self.http_timeout
-        client = AsyncHTTPClient(force_instance=True)  # not queued behind the hub's own requests
-        try:
-            await self._poll_until_up(client, url, deadline)
-        finally:
-            client.close()
-
-    async def _poll_until_up(self, client, url: str, deadline: float):
-        """Knock every 0.1 s (a refused connection costs nothing); ask Docker every second."""
         next_inspect = 0.0
-        while (now := time.monotonic()) < deadline:
-            if now >= next_inspect:
-                next_inspect = now + 1
-                status = await self.poll()
-                if status is not None:
-                    last = await self._last_log_line()
-                    raise spawn_refused(f"Your notebook server stopped while starting (exit {status}): {last}")
-            try:
-                response = await client.fetch(url, request_timeout=2, raise_error=False)
-                if response.headers.get("X-JupyterHub-Version"):
-                    return
-            except (OSError, HTTPClientError):
-                pass  # not listening yet
-            await asyncio.sleep(0.1)
+        # A client of its own, not queued behind the hub's requests. Knock every 0.1 s
+        # (a refused connection costs nothing); ask Docker every second.
+        with contextlib.closing(AsyncHTTPClient(force_instance=True)) as client:
+            while (now := time.monotonic()) < deadline:
+                if now >= next_inspect:
+                    next_inspect = now + 1
+                    status = await self.poll()
+                    if status is not None:
+                        last = await self._last_log_line()
+                        raise spawn_refused(f"Your notebook server stopped while starting (exit {status}): {last}")
+                try:
+                    response = await client.fetch(url, request_timeout=2, raise_error=False)
+                    if response.headers.get("X-JupyterHub-Version"):
+                        return
+                except (OSError, HTTPClientError):
+                    pass  # not listening yet
+                await asyncio.sleep(0.1)
         last = await self._last_log_line()
         raise spawn_refused(f"Your notebook server did not answer within {self.http_timeout:.0f}s: {last}")
 

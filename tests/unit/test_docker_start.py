@@ -1,22 +1,34 @@
-"""The Docker spawner's start line: a few servers start at once, the rest wait their turn.
+"""How the Docker spawner starts servers: a few at once, the rest in line; then until each answers.
 
 Many servers starting together on a few cores all start slowly and time out
-together; in line, each one starts in seconds and people see their place.
+together; in line, each one starts in seconds and people see their place. A
+server that exits or never answers is a failure people can read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+from types import SimpleNamespace
 
 import pytest
 from tornado import web
 
 from openhexa_hub.docker import HostNetworkDockerSpawner, StartSlots
+from tests.support import free_port
 from tests.unit.test_spawn_hooks import docker
 
 
 def run(coroutine):
     return asyncio.run(asyncio.wait_for(coroutine, 10))
+
+
+async def until(predicate, what: str, timeout: float = 5.0) -> None:
+    """The event loop's wait-until: poll ``predicate`` while other tasks run."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"waited {timeout:.0f}s for {what}"
+        await asyncio.sleep(0.05)
 
 
 async def start_in_line(slots: StartSlots, count: int, order: list[int], hold: asyncio.Event):
@@ -99,10 +111,10 @@ def test_people_in_line_see_their_place_and_then_the_start():
                 messages.append(event["message"])
 
         reader = asyncio.create_task(read())
-        await asyncio.sleep(0.1)
+        await until(lambda: len(messages) == 1, "the first place in line")
         slots.release()  # the first is up: the one before starts
         await before
-        await asyncio.sleep(0.7)
+        await until(lambda: len(messages) == 2, "the place after one went ahead")
         slots.release()  # and is up too: this person's turn
         await mine
         await asyncio.wait_for(reader, 5)
@@ -131,7 +143,42 @@ def test_a_line_too_long_is_a_readable_refusal(monkeypatch):
     assert "still starting other servers after 10s (1 starting, 0 waiting)" in error.jupyterhub_message
 
 
-def test_the_default_start_timeout_leaves_room_for_the_line():
+def test_the_line_is_as_wide_as_the_cores_unless_set_and_its_wait_counts_in_the_start_timeout(monkeypatch):
+    monkeypatch.delenv("DOCKER_CONCURRENT_STARTS", raising=False)
+    assert docker(HostNetworkDockerSpawner).concurrent_starts == (os.cpu_count() or 1)
+    monkeypatch.setenv("DOCKER_CONCURRENT_STARTS", "3")
     spawner = docker(HostNetworkDockerSpawner)
-    assert spawner.start_timeout == 600
-    assert spawner.concurrent_starts >= 1
+    assert spawner.concurrent_starts == 3
+    assert spawner.start_timeout == 600, "the README's documented default"
+
+
+class Starting(HostNetworkDockerSpawner):
+    """A server that never listens on its port, its container running (or exited) as told."""
+
+    server = SimpleNamespace(base_url="/user/alice@openhexa.test/")
+    exit_status = None
+
+    async def poll(self):
+        return self.exit_status
+
+    async def docker(self, method, *args, **kwargs):
+        assert method == "logs", method
+        return b"[I ServerApp] loading extensions\n[E ServerApp] the last line\n"
+
+
+@pytest.mark.parametrize(
+    ("exit_status", "message"),
+    [
+        (None, "Your notebook server did not answer within 1s: [E ServerApp] the last line"),
+        (1, "Your notebook server stopped while starting (exit 1): [E ServerApp] the last line"),
+    ],
+)
+def test_a_server_that_exits_or_never_answers_is_a_readable_failure(exit_status, message):
+    async def scenario():
+        spawner = docker(Starting, http_timeout=1)
+        spawner.exit_status, spawner.port = exit_status, free_port()  # nothing listens there
+        with pytest.raises(web.HTTPError) as refused:
+            await spawner._until_up_or_exited()
+        return refused.value
+
+    assert run(scenario()).jupyterhub_message == message
