@@ -51,7 +51,11 @@ def log_in_to_app(browser, who: str, start: str = f"{APP_URL}/login"):
     wait(browser, ready.presence_of_element_located((By.NAME, "email")), "the App's login form")
     browser.find_element(By.NAME, "email").send_keys(email)
     browser.find_element(By.NAME, "password").send_keys(password)
-    browser.find_element(By.ID, "login-submit").click()
+    submit = browser.find_element(By.ID, "login-submit")
+    submit.click()
+    # Until the form's page is gone, the login is still in flight: a page opened now
+    # would race it (and meet the login redirect, or be replaced by the login's own).
+    wait(browser, ready.staleness_of(submit), "the App's login to be sent and its page left")
 
 
 def wait_for_lab(browser, timeout: float = LAB_TIMEOUT):
