@@ -10,3 +10,7 @@ c.ServerApp.tornado_settings = {
 # Notebooks live in the workspace folder (the bucket mount, for workspace servers).
 c.ServerApp.root_dir = os.environ.get("OPENHEXA_WORKSPACE_DIR", "/home/jovyan/workspace")
 c.ResourceUseDisplay.track_cpu_percent = True
+# No Jupyter news and no update checks, on the server side too (the announcements
+# plugin that asks for them is disabled in /usr/local/etc/jupyter/labconfig).
+c.LabApp.news_url = None
+c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
