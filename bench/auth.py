@@ -62,7 +62,7 @@ async def level(people: list[Person], logins: int, deadline: float) -> dict:
 
 
 async def measure(stack: BenchStack, levels: list[int], logins: int, deadline: float, log) -> list[dict]:
-    people = [Person(email, password, stack.app.url, stack.hub.url) for email, password in stack.people]
+    people = [Person(email, password, stack.app.frontend_url, stack.hub.url) for email, password in stack.people]
     for person in people:  # App sessions, and each user created in the hub, before the clock runs
         await person.log_in()
     results = []

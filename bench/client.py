@@ -62,7 +62,7 @@ class Person:
 
     email: str
     password: str
-    app_url: str
+    app_url: str  # the App's frontend, where its login page is
     hub_url: str
     jar: CookieJar = field(default_factory=CookieJar)
     token: str = ""

@@ -56,7 +56,7 @@ async def run_all(stack: BenchStack, deadline: float) -> tuple[list[Journey], fl
     journeys = [Journey(email) for email, _ in stack.people]
     started = time.monotonic()
     tasks = [
-        asyncio.ensure_future(journey.run(Person(email, password, stack.app.url, stack.hub.url), started))
+        asyncio.ensure_future(journey.run(Person(email, password, stack.app.frontend_url, stack.hub.url), started))
         for journey, (email, password) in zip(journeys, stack.people, strict=True)
     ]
     _, pending = await asyncio.wait(tasks, timeout=deadline)

@@ -35,7 +35,7 @@ async def repetition(stack: BenchStack, browser, email: str, password: str) -> d
     """One timed repetition; returns seconds per phase."""
     from tests.e2e.lab import run_in_new_notebook, wait_for_lab  # selenium helpers of the e2e tier
 
-    person = Person(email, password, stack.app.url, stack.hub.url)
+    person = Person(email, password, stack.app.frontend_url, stack.hub.url)
     times = {}
     start = time.monotonic()
     await person.log_in()

@@ -108,15 +108,17 @@ def app_login(app_url: str, email: str, password: str) -> dict[str, str]:
     """Log in to the App's login form as a browser does; return its session cookies."""
     app_url = app_url.rstrip("/")
     browser = requests.Session()
-    browser.get(f"{app_url}/login", timeout=REQUEST_TIMEOUT).raise_for_status()
+    form = browser.get(f"{app_url}/login", timeout=REQUEST_TIMEOUT)  # the App sends it on to its frontend's
+    form.raise_for_status()
+    login_url = form.url.split("?", 1)[0]
     response = browser.post(
-        f"{app_url}/login",
+        login_url,
         data={
             "email": email,
             "password": password,
             "csrfmiddlewaretoken": browser.cookies.get("csrftoken", ""),
         },
-        headers={"Referer": f"{app_url}/login"},
+        headers={"Referer": login_url},
         allow_redirects=False,
         timeout=REQUEST_TIMEOUT,
     )

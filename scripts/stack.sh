@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The docker-compose stack: the mock OpenHexa App on 127.0.0.1:8000, the hub on 127.0.0.1:8001.
+# The docker-compose stack: the mock OpenHexa App on 127.0.0.1:8000 (its frontend on :3000), the hub on 127.0.0.1:8001.
 #   scripts/stack.sh up     start it (images must be built: `make up` builds them) and wait for it
 #   scripts/stack.sh down   remove it: containers, the hub's volume, every server the hub spawned and their volumes
 #   scripts/stack.sh logs   every container's log, spawned servers included
@@ -35,16 +35,17 @@ wait_for() {
 case "${1:-}" in
   up)
     compose up -d
-    wait_for http://127.0.0.1:8000/login "the mock App"
+    wait_for http://127.0.0.1:3000/login "the mock App"
     wait_for http://127.0.0.1:8001/hub/health "the hub"
     cat <<'MSG'
 
 OpenHexa notebooks are up:
-  the App (mock):  http://localhost:8000/           log in, then open "Notebooks" or a workspace
+  the App (mock):  http://localhost:3000/           log in, then open "Notebooks" or a workspace
   the hub:         http://localhost:8001/hub/
-  demo logins:     alice@openhexa.test / alice-pass   (workspace malaria-dashboards)
-                   bob@openhexa.test / bob-pass       (no workspace)
-                   Mixed.Case+tag@openhexa.test / mixed-pass
+  demo logins:     alice@openhexa.test / alice-pass   (editor of malaria-dashboards, admin of survey-trial)
+                   bob@openhexa.test / bob-pass       (viewer of malaria-dashboards: no notebooks there)
+                   carol@openhexa.test / carol-pass   (no workspace)
+                   Mixed.Case+tag@openhexa.test / mixed-pass   (editor of malaria-dashboards)
 Use localhost (not 127.0.0.1) in the browser: the App and the hub share cookies by host.
 `make down` removes everything.
 MSG

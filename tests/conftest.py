@@ -11,7 +11,17 @@ import pytest
 import testinfra
 from kubernetes_asyncio.config import kube_config
 
-from tests.support import ROOT, Hub, LogRecorder, MockApp, Stack, TrackedContainer, new_browser, remove_spawned
+from tests.support import (
+    ROOT,
+    Hub,
+    LogRecorder,
+    MockApp,
+    Stack,
+    TrackedContainer,
+    free_port,
+    new_browser,
+    remove_spawned,
+)
 
 UNIT_HUB_CONFIG = ROOT / "tests" / "unit" / "hub_config.py"
 DOCKER_HUB_CONFIG = ROOT / "tests" / "e2e" / "docker_hub_config.py"
@@ -19,14 +29,23 @@ DOCKER_HUB_CONFIG = ROOT / "tests" / "e2e" / "docker_hub_config.py"
 DEMO = {
     "alice": ("alice@openhexa.test", "alice-pass"),
     "bob": ("bob@openhexa.test", "bob-pass"),
+    "carol": ("carol@openhexa.test", "carol-pass"),
     "mixed": ("Mixed.Case+tag@openhexa.test", "mixed-pass"),
 }
+PROFILES = ROOT / "chart-values" / "values.yaml"  # singleuser.profileList: the chart's profiles
 
 
 @pytest.fixture(scope="session")
-def mock_app(tmp_path_factory):
-    """The mock OpenHexa App, one process for the session."""
-    app = MockApp.start(tmp_path_factory.mktemp("mockapp"))
+def unit_hub_address():
+    """Where the unit tier's hub will listen, and the App's token: the mock App needs both first."""
+    return f"http://127.0.0.1:{free_port()}", os.urandom(16).hex()
+
+
+@pytest.fixture(scope="session")
+def mock_app(tmp_path_factory, unit_hub_address):
+    """The mock OpenHexa App, one process for the session, launching servers on the unit tier's hub."""
+    hub_url, token = unit_hub_address
+    app = MockApp.start(tmp_path_factory.mktemp("mockapp"), hub_url=hub_url, hub_api_token=token)
     yield app
     app.stop()
 
@@ -41,13 +60,16 @@ def app(mock_app):
 
 
 @pytest.fixture(scope="session")
-def hub(mock_app, tmp_path_factory):
+def hub(mock_app, tmp_path_factory, unit_hub_address):
     """A real JupyterHub with this project's config, talking to the mock App."""
+    hub_url, token = unit_hub_address
     started = Hub.start(
         mock_app.url,
         tmp_path_factory.mktemp("hub"),
         UNIT_HUB_CONFIG,
-        extra_env={"APP_READ_TIMEOUT": "2", "APP_CONNECT_TIMEOUT": "2"},
+        extra_env={"APP_READ_TIMEOUT": "2", "APP_CONNECT_TIMEOUT": "2", "NOTEBOOK_PROFILES": str(PROFILES)},
+        port=int(hub_url.rsplit(":", 1)[1]),
+        api_token=token,
     )
     yield started
     started.stop()

@@ -105,14 +105,14 @@ class Process:
             self.popen.wait(5)
 
 
-def app_session(app_url: str, email: str, password: str) -> requests.Session:
-    """A browser-like session logged in to the App at ``app_url`` (cookies sessionid, csrftoken)."""
+def app_session(frontend_url: str, email: str, password: str) -> requests.Session:
+    """A browser-like session logged in to the App's frontend at ``frontend_url`` (cookies sessionid, csrftoken)."""
     session = requests.Session()
-    session.get(f"{app_url}/login", timeout=10)
+    session.get(f"{frontend_url}/login", timeout=10)
     response = session.post(
-        f"{app_url}/login?next=/",
+        f"{frontend_url}/login?next=/",
         data={"email": email, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-        headers={"Referer": f"{app_url}/login"},
+        headers={"Referer": f"{frontend_url}/login"},
         allow_redirects=False,
         timeout=10,
     )
@@ -120,24 +120,62 @@ def app_session(app_url: str, email: str, password: str) -> requests.Session:
     return session
 
 
-class MockApp:
-    """The mock OpenHexa App in its own process, with its test switches."""
+def launch_notebook_server(frontend_url: str, session: requests.Session, slug: str, timeout: float = 180) -> dict:
+    """What the App's frontend does for a workspace's notebooks: ``launchNotebookServer`` every second until ready.
 
-    def __init__(self, process: Process, url: str):
+    Returns the mutation's last result, or ``{"errors": [...]}`` when GraphQL answered an
+    error (a refusal of the hub's REST API, as the App words it).
+    """
+    body = {
+        "operationName": "launchNotebookServer",
+        "variables": {"input": {"workspaceSlug": slug}},
+    }
+
+    def ask():
+        response = session.post(
+            f"{frontend_url}/graphql/",
+            json=body,
+            headers={"X-CSRFToken": session.cookies.get("csrftoken", ""), "Referer": f"{frontend_url}/"},
+            timeout=60,
+        )
+        response.raise_for_status()
+        answer = response.json()
+        if answer.get("errors"):
+            return {"errors": answer["errors"]}
+        result = answer["data"]["launchNotebookServer"]
+        return result if not result["success"] or result["server"]["ready"] else None
+
+    return wait_until(ask, f"the App's launch of {slug}", timeout=timeout, interval=1.0)
+
+
+class MockApp:
+    """The mock OpenHexa App in its own process (backend and frontend), with its test switches."""
+
+    def __init__(self, process: Process, url: str, frontend_url: str):
         self.process = process
-        self.url = url
+        self.url = url  # the backend, as the hub and browsers reach it
+        self.frontend_url = frontend_url
 
     @classmethod
-    def start(cls, log_dir: Path, port: int | None = None, env: dict | None = None) -> MockApp:
-        port = port or free_port()
+    def start(cls, log_dir: Path, hub_url: str = "http://127.0.0.1:9", hub_api_token: str = "", env=None) -> MockApp:
+        """Start it for ``hub_url`` (the hub's proxy), with its test switches on."""
+        port, frontend_port = free_port(), free_port()
+        url, frontend_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{frontend_port}"
+        settings = {
+            "NEW_FRONTEND_DOMAIN": frontend_url,
+            "NOTEBOOKS_HUB_URL": f"{hub_url}/hub",
+            "NOTEBOOKS_URL": hub_url,
+            "HUB_API_TOKEN": hub_api_token,
+            "MOCK_APP_TEST_CONTROLS": "1",
+        }
         process = Process.start(
             "mock App",
-            [sys.executable, "-m", "tests.mockapp", "--port", str(port)],
+            [sys.executable, "-m", "mockapp", "--port", str(port), "--backend-url", url],
             log_dir / "mockapp.log",
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "PYTHONPATH": str(ROOT), **settings, **(env or {})},
         )
-        app = cls(process, f"http://127.0.0.1:{port}")
-        process.wait_ready(f"http://127.0.0.1:{port}/login")
+        app = cls(process, url, frontend_url)
+        process.wait_ready(f"{frontend_url}/login")
         return app
 
     def set_mode(self, mode: str = "ok", delay: float = 0.0):
@@ -156,16 +194,19 @@ class MockApp:
         requests.delete(f"{self.url}/_mock/calls", timeout=5)
 
     def login(self, email: str, password: str) -> requests.Session:
-        return app_session(self.url, email, password)
+        return app_session(self.frontend_url, email, password)
 
-    def logout(self, session: requests.Session, follow: bool = True) -> requests.Response:
-        """Log out of the App; with ``follow``, the browser goes on to the hub's logout."""
+    def launch(self, session: requests.Session, slug: str, timeout: float = 180) -> dict:
+        return launch_notebook_server(self.frontend_url, session, slug, timeout)
+
+    def logout(self, session: requests.Session) -> requests.Response:
+        """Log out of the App as its frontend does: ``POST /auth/logout/`` (the App then calls the hub)."""
         return session.post(
-            f"{self.url}/logout",
+            f"{self.url}/auth/logout/",
             data={"csrfmiddlewaretoken": session.cookies["csrftoken"]},
-            headers={"Referer": f"{self.url}/"},
-            allow_redirects=follow,
-            timeout=60,
+            headers={"Referer": f"{self.frontend_url}/"},
+            allow_redirects=False,
+            timeout=120,
         )
 
     def stop(self):
@@ -182,10 +223,19 @@ class Hub:
     data_dir: Path
 
     @classmethod
-    def start(cls, app_url: str, data_dir: Path, config: Path, extra_env: dict | None = None) -> Hub:
+    def start(
+        cls,
+        app_url: str,
+        data_dir: Path,
+        config: Path,
+        extra_env: dict | None = None,
+        port: int | None = None,
+        api_token: str | None = None,
+    ) -> Hub:
+        """Start a hub for the App at ``app_url``; ``port`` and ``api_token`` when the App must know them first."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        port, hub_port, api_port = free_port(), free_port(), free_port()
-        token = os.urandom(16).hex()
+        port, hub_port, api_port = port or free_port(), free_port(), free_port()
+        token = api_token or os.urandom(16).hex()
         env = {
             **os.environ,
             "PATH": f"{ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}",
@@ -321,8 +371,9 @@ class LogRecorder:
 
 # -- the docker-compose stack and the browser ---------------------------------------
 
-APP_URL = "http://localhost:8000"  # as the browser reaches them: localhost shares
-HUB_URL = "http://localhost:8001"  # cookies across ports, as the App's site does
+APP_URL = "http://localhost:8000"  # the App's backend, as the browser reaches it:
+APP_FRONTEND_URL = "http://localhost:3000"  # its frontend (login, home, notebooks pages);
+HUB_URL = "http://localhost:8001"  # localhost shares cookies across ports, as the App's site does
 
 
 @dataclass

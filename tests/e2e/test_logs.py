@@ -5,7 +5,7 @@ import yaml
 
 from tests.support import ROOT
 
-FIXTURES = yaml.safe_load((ROOT / "tests" / "mockapp" / "fixtures.yaml").read_text())
+FIXTURES = yaml.safe_load((ROOT / "mockapp" / "fixtures.yaml").read_text())
 SECRET_NAMES = ("PASSWORD", "TOKEN", "SECRET", "KEY", "DATABASE_URL")
 
 

@@ -31,13 +31,14 @@ from jupyterhub.app import JupyterHub
 from jupyterhub.traitlets import ByteSpecification
 from kubespawner import KubeSpawner
 
+from mockapp.state import State
 from openhexa_hub.authenticator import REQUIRED, OpenHexaAuthenticator
 from tests.conftest import DEMO
-from tests.mockapp.app import server_hash
 from tests.support import ROOT, app_settings, wait_until
 from tests.unit import chart
 
-FIXTURES = yaml.safe_load((ROOT / "tests" / "mockapp" / "fixtures.yaml").read_text())
+FIXTURE_FILE = ROOT / "mockapp" / "fixtures.yaml"
+FIXTURES = yaml.safe_load(FIXTURE_FILE.read_text())
 WORKSPACE = "malaria-dashboards"
 ALICE_EMAIL, _ = DEMO["alice"]
 WORKFLOW = ROOT / ".github" / "workflows" / "chart.yml"
@@ -477,7 +478,8 @@ def test_the_pod_of_each_server_and_profile(deployment, server, profile, app, ku
     assert labels["hub.jupyter.org/network-access-hub"] == "true"
     assert labels["hub.jupyter.org/servername"] == server
     if server:
-        assert pod["metadata"]["name"] == f"jupyter-{server_hash(server, ALICE_EMAIL)}"
+        server_hash = State.load(FIXTURE_FILE).notebooks_server_hash(server, ALICE_EMAIL)
+        assert pod["metadata"]["name"] == f"jupyter-{server_hash}"
     scheduler = "user-scheduler" if values["scheduling"]["userScheduler"]["enabled"] else None
     assert spec.get("schedulerName") == scheduler
 
@@ -506,7 +508,7 @@ def test_the_k3s_mock_app_is_where_the_values_and_the_workflow_point():
     docs = {d["kind"]: d for d in yaml.safe_load_all(MOCK_APP_MANIFEST.read_text())}
     service, deployment = docs["Service"], docs["Deployment"]
     namespace = service["metadata"]["namespace"]
-    (port,) = service["spec"]["ports"]
+    port = next(p for p in service["spec"]["ports"] if p["name"] == "backend")
     env = chart.hub_env(values, SECRETS)
     for name in (
         "AUTHENTICATION_URL",
@@ -532,7 +534,7 @@ def test_the_k3s_mock_app_is_where_the_values_and_the_workflow_point():
     assert "--values chart-values/values.yaml --values chart-values/k3s.yaml" in runs
     hub_port = values["proxy"]["service"]["nodePorts"]["http"]
     assert f"--hub-url http://localhost:{hub_port} --app-url http://localhost:{port['nodePort']}" in runs
-    assert "chart-values/k3s-mock-app.yaml" in runs and "--from-file=tests/mockapp/" in runs
+    assert "chart-values/k3s-mock-app.yaml" in runs and "--from-file=mockapp/" in runs
 
 
 def test_the_workflow_pins_its_actions_and_runs_project_commands():

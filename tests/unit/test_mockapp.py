@@ -1,11 +1,27 @@
-"""The mock App keeps Django's manners; a test against it would prove nothing otherwise."""
+"""The mock App answers as the real App does, awkward parts included; a test against it would prove nothing otherwise.
+
+Each test names the App's file that decides the behaviour (BLSQ/openhexa-app, backend/hexa/).
+The hub side of the App's calls is a recorder here: what the App sends is checked as sent.
+"""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from tests.conftest import DEMO
+from tests.support import MockApp
 
-ENDPOINTS = ["/notebooks/authenticate/", "/notebooks/default-credentials/", "/workspaces/credentials/"]
+AUTHENTICATE, DEFAULT, WORKSPACE_CREDENTIALS = (
+    "/notebooks/authenticate/",
+    "/notebooks/default-credentials/",
+    "/workspaces/credentials/",
+)
+ENDPOINTS = [AUTHENTICATE, DEFAULT, WORKSPACE_CREDENTIALS]
+APP_DEFAULT_IMAGE = "blsq/openhexa-base-environment:latest"
+NO_PERMISSION = "User does not have permission to launch notebooks"
 
 
 def csrf_post(app, session, path, **kwargs):
@@ -14,77 +30,246 @@ def csrf_post(app, session, path, **kwargs):
     return session.post(f"{app.url}{path}", headers=headers, allow_redirects=False, timeout=10, **kwargs)
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
-def test_get_is_405(app, path):
-    assert requests.get(f"{app.url}{path}", timeout=10).status_code == 405
+# -- Django's manners (user_management/middlewares.py, Django's CSRF and decorators) --------
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
-def test_post_without_csrf_pair_is_403(app, path):
+@pytest.mark.parametrize("path", [AUTHENTICATE, DEFAULT])
+def test_a_get_is_302_for_anonymous_callers_and_405_for_people(app, path):
+    anonymous = requests.get(f"{app.url}{path}", allow_redirects=False, timeout=10)
+    assert anonymous.status_code == 302 and anonymous.headers["Location"] == f"/login?next={path}"
+    session = app.login(*DEMO["alice"])
+    assert session.get(f"{app.url}{path}", allow_redirects=False, timeout=10).status_code == 405
+
+
+def test_workspace_credentials_are_anonymous_and_post_only(app):
+    assert requests.get(f"{app.url}{WORKSPACE_CREDENTIALS}", allow_redirects=False, timeout=10).status_code == 405
+
+
+@pytest.mark.parametrize("path", [AUTHENTICATE, DEFAULT])
+def test_anonymous_form_posts_are_redirected_and_json_posts_get_401(app, path):
+    form = requests.post(f"{app.url}{path}", data={"a": "b"}, allow_redirects=False, timeout=10)
+    assert form.status_code == 302 and form.headers["Location"] == f"/login?next={path}"
+    as_json = requests.post(f"{app.url}{path}", json={}, allow_redirects=False, timeout=10)
+    assert as_json.status_code == 401 and as_json.content == b""
+
+
+@pytest.mark.parametrize("path", [AUTHENTICATE, DEFAULT])
+def test_a_post_without_the_csrf_pair_or_a_referer_is_403(app, path):
     session = app.login(*DEMO["alice"])
     assert session.post(f"{app.url}{path}", timeout=10).status_code == 403
-    wrong = csrf_post(app, session, path, headers={"X-CSRFToken": "wrong"})
-    assert wrong.status_code == 403
-
-
-def test_post_without_referer_is_403(app):
-    session = app.login(*DEMO["alice"])
+    assert csrf_post(app, session, path, headers={"X-CSRFToken": "wrong"}).status_code == 403
     token = session.cookies["csrftoken"]
-    response = session.post(f"{app.url}{ENDPOINTS[0]}", headers={"X-CSRFToken": token}, timeout=10)
-    assert response.status_code == 403
+    assert session.post(f"{app.url}{path}", headers={"X-CSRFToken": token}, timeout=10).status_code == 403
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
-def test_not_logged_in_redirects_to_login(app, path):
-    session = requests.Session()
-    session.cookies.set("csrftoken", "abc")
-    response = csrf_post(app, session, path)
+def test_workspace_credentials_are_csrf_exempt(app):
+    session = app.login(*DEMO["alice"])
+    response = session.post(f"{app.url}{WORKSPACE_CREDENTIALS}", data={"workspace": "malaria-dashboards"}, timeout=10)
+    assert response.status_code == 200
+
+
+# -- what the endpoints answer (notebooks/views.py, workspaces/views.py) --------------------
+
+
+def test_authenticate_answers_the_email_as_stored(app):
+    session = app.login(*DEMO["mixed"])
+    assert csrf_post(app, session, AUTHENTICATE).json() == {"username": "Mixed.Case+tag@openhexa.test"}
+
+
+@pytest.mark.parametrize("who,flag", [("alice", "true"), ("bob", "false")])
+def test_default_credentials_carry_the_git_flag_and_what_plugins_add(app, who, flag):
+    session = app.login(*DEMO[who])
+    answer = csrf_post(app, session, DEFAULT).json()
+    assert set(answer) == {"username", "env", "files"}
+    assert answer["env"]["GIT_EXTENSION_ENABLED"] == flag
+    assert "HEXA_NOTEBOOKS_GREETING" in answer["env"]
+
+
+def test_a_workspace_answer_has_env_a_32_hex_hash_and_always_an_image(app):
+    session = app.login(*DEMO["alice"])
+    answer = csrf_post(app, session, WORKSPACE_CREDENTIALS, data={"workspace": "malaria-dashboards"}).json()
+    assert set(answer) == {"env", "notebooks_server_hash", "image"}
+    assert len(answer["notebooks_server_hash"]) == 32 and int(answer["notebooks_server_hash"], 16) >= 0
+    assert answer["image"] == APP_DEFAULT_IMAGE
+    assert "{" in answer["env"]["WORKSPACE_DATABASE_PASSWORD"]
+
+
+@pytest.mark.parametrize(
+    "who,form,status,body",
+    [
+        ("alice", {}, 400, {"error": "No workspace given"}),
+        ("alice", {"workspace": "no-such-workspace"}, 404, {}),
+        (None, {"workspace": "malaria-dashboards"}, 401, {}),
+        ("bob", {"workspace": "malaria-dashboards"}, 401, {"error": NO_PERMISSION}),
+        ("carol", {"workspace": "malaria-dashboards"}, 401, {"error": NO_PERMISSION}),
+    ],
+    ids=["no-slug", "unknown-workspace", "anonymous", "viewer", "not-a-member"],
+)
+def test_workspace_credentials_refuse_as_the_app_does(app, who, form, status, body):
+    session = app.login(*DEMO[who]) if who else requests.Session()
+    response = csrf_post(app, session, WORKSPACE_CREDENTIALS, data=form)
+    assert (response.status_code, response.json()) == (status, body)
+
+
+def test_the_backends_login_hands_over_to_the_frontends_with_the_full_path(app):
+    response = requests.get(f"{app.url}/login?next=/hub/x%3Fy", allow_redirects=False, timeout=10)
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login?next=")
+    assert response.headers["Location"] == f"{app.frontend_url}/login?next=/hub/x%3Fy"
 
 
-def submit_login_form(app, password: str, next_url: str = "/"):
-    """What a browser does: GET the login page (csrftoken), POST the form back."""
+def test_login_needs_the_email_as_stored_and_the_right_password(app):
+    assert "login-error" in submit_login(app, "alice@openhexa.test", "nope").text
+    assert "login-error" in submit_login(app, "mixed.case+tag@openhexa.test", "mixed-pass").text
+    response = submit_login(app, *DEMO["mixed"])
+    assert response.status_code == 302
+
+
+def submit_login(app, email, password):
     session = requests.Session()
-    session.get(f"{app.url}/login", timeout=10)
-    response = session.post(
-        f"{app.url}/login?next={next_url}",
-        data={
-            "email": "alice@openhexa.test",
-            "password": password,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        headers={"Referer": f"{app.url}/login"},
+    session.get(f"{app.frontend_url}/login", timeout=10)
+    return session.post(
+        f"{app.frontend_url}/login",
+        data={"email": email, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": f"{app.frontend_url}/login"},
         allow_redirects=False,
         timeout=10,
     )
-    return session, response
 
 
-def test_login_sets_both_cookies_and_follows_next(app):
-    session, response = submit_login_form(app, "alice-pass", "http://127.0.0.1:9/hub/login")
-    assert response.status_code == 302
-    assert response.headers["Location"] == "http://127.0.0.1:9/hub/login"
-    assert {"sessionid", "csrftoken"} <= set(session.cookies.keys())
+# -- the App's calls to the hub (notebooks/schema.py, notebooks/api.py, the logout view) ----
 
 
-def test_wrong_password_is_not_a_login(app):
-    session, response = submit_login_form(app, "nope")
-    assert response.status_code == 200
-    assert "sessionid" not in session.cookies
+class HubRecorder(BaseHTTPRequestHandler):
+    """A stand-in hub that records each request and answers from a script."""
+
+    def _handle(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.requests.append(
+            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body.decode()}
+        )
+        status, answer, headers = self.server.script(self.command, self.path)
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        data = json.dumps(answer).encode() if answer is not None else b""
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = _handle
+
+    def log_message(self, *args):
+        pass
 
 
-def test_answers_follow_the_contract(app):
+@pytest.fixture
+def recorded_hub(tmp_path):
+    """The mock App (test controls on) calling a recording hub; yields (app, server)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HubRecorder)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    app = MockApp.start(tmp_path, hub_url=url, hub_api_token="app-token")
+    yield app, server
+    app.stop()
+    server.shutdown()
+
+
+def test_logout_calls_the_hub_from_the_backend_with_the_app_cookies_only(recorded_hub):
+    app, hub = recorded_hub
+    hub.script = lambda method, path: (302, None, {"Location": "/hub/elsewhere"})
     session = app.login(*DEMO["alice"])
-    assert csrf_post(app, session, ENDPOINTS[0]).json() == {"username": "alice@openhexa.test"}
-    default = csrf_post(app, session, ENDPOINTS[1]).json()
-    assert set(default) == {"username", "env", "files"}
-    workspace = csrf_post(app, session, ENDPOINTS[2], data={"workspace": "malaria-dashboards"}).json()
-    assert {"env", "notebooks_server_hash"} <= set(workspace)
-    assert "{" in workspace["env"]["WORKSPACE_DATABASE_PASSWORD"]
+    cookies = {name: session.cookies[name] for name in ("sessionid", "csrftoken")}
+    response = app.logout(session)
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    (call,) = hub.requests  # the redirect was not followed
+    assert (call["method"], call["path"]) == ("GET", "/hub/logout")
+    assert "Authorization" not in call["headers"] and "Referer" not in call["headers"]
+    sent = dict(part.split("=", 1) for part in call["headers"]["Cookie"].split("; "))
+    assert sent == cookies
+    # The App's session is over afterwards.
+    assert csrf_post(app, session, AUTHENTICATE).status_code == 302
 
 
-def test_workspace_credentials_refuse_non_members(app):
-    session = app.login(*DEMO["bob"])
-    response = csrf_post(app, session, ENDPOINTS[2], data={"workspace": "malaria-dashboards"})
-    assert response.status_code == 403
+def test_launching_calls_the_hub_as_launch_notebook_server_does(recorded_hub):
+    app, hub = recorded_hub
+    users = {}
+
+    def script(method, path):
+        if method == "GET" and path.startswith("/hub/api/users/"):
+            return (200, {"servers": users}, {"Content-Type": "application/json"}) if users else (404, None, {})
+        if method == "POST" and "/servers/" in path:
+            users["survey-trial"] = {"ready": False}
+        elif method == "POST":
+            users.setdefault("_created", True)
+        return 201, {}, {"Content-Type": "application/json"}
+
+    hub.script = script
+    session = app.login(*DEMO["alice"])
+    answer = session.post(
+        f"{app.frontend_url}/graphql/",
+        json={"variables": {"input": {"workspaceSlug": "survey-trial"}}},
+        headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{app.frontend_url}/"},
+        timeout=30,
+    ).json()
+    result = answer["data"]["launchNotebookServer"]
+    assert result["success"] and result["server"]["ready"] is False  # no waiting: the frontend asks again
+    calls = [(r["method"], r["path"]) for r in hub.requests]
+    assert calls == [
+        ("GET", "/hub/api/users/alice@openhexa.test"),
+        ("POST", "/hub/api/users/alice@openhexa.test"),
+        ("GET", "/hub/api/users/alice@openhexa.test"),
+        ("POST", "/hub/api/users/alice@openhexa.test/servers/survey-trial"),
+        ("GET", "/hub/api/users/alice@openhexa.test"),
+    ]
+    spawn = hub.requests[3]
+    assert spawn["headers"]["Authorization"] == "token app-token"
+    assert json.loads(spawn["body"]) == {"profile": "trial"}
+    assert set(dict(p.split("=", 1) for p in spawn["headers"]["Cookie"].split("; "))) == {"sessionid", "csrftoken"}
+
+
+def test_launching_keeps_the_emails_capitals_and_encodes_the_ready_check(recorded_hub):
+    app, hub = recorded_hub
+    hub.script = lambda method, path: (
+        (200, {"servers": {"malaria-dashboards": {"ready": True}}}, {"Content-Type": "application/json"})
+        if method == "GET"
+        else (201, {}, {})
+    )
+    session = app.login(*DEMO["mixed"])
+    result = app.launch(session, "malaria-dashboards")
+    assert result["server"]["url"].endswith("/user/Mixed.Case%2Btag@openhexa.test/malaria-dashboards/")
+    paths = [r["path"] for r in hub.requests]
+    assert paths[0] == "/hub/api/users/Mixed.Case+tag@openhexa.test"  # as stored, as requests sends it
+    assert paths[-1] == "/hub/api/users/Mixed.Case%2Btag@openhexa.test"  # the ready check's encoded name
+
+
+def test_a_hub_refusal_reaches_the_person_as_the_app_words_it(recorded_hub):
+    app, hub = recorded_hub
+    hub.script = lambda method, path: (
+        (200, {"servers": {}}, {"Content-Type": "application/json"}) if method == "GET" else (403, {}, {})
+    )
+    result = app.launch(app.login(*DEMO["alice"]), "malaria-dashboards")
+    (error,) = result["errors"]
+    assert error["message"].startswith("403 Client Error: Forbidden for url: http://127.0.0.1:")
+
+
+@pytest.mark.parametrize("who,error", [("carol", "NOT_FOUND"), ("bob", "PERMISSION_DENIED")])
+def test_launching_checks_membership_before_calling_the_hub(recorded_hub, who, error):
+    app, hub = recorded_hub
+    result = app.launch(app.login(*DEMO[who]), "malaria-dashboards")
+    assert result == {"success": False, "server": None, "errors": [error]}
+    assert hub.requests == []
+
+
+# -- the test switches ----------------------------------------------------------------------
+
+
+def test_the_test_switches_are_off_unless_started_for_tests(tmp_path):
+    app = MockApp.start(tmp_path, env={"MOCK_APP_TEST_CONTROLS": "0"})
+    try:
+        for path in ("/_mock/mode", "/_mock/answer", "/_mock/calls"):
+            assert requests.get(f"{app.url}{path}", timeout=10).status_code == 404, path
+    finally:
+        app.stop()

@@ -1,1 +1,0 @@
-"""The mock OpenHexa App: `python -m tests.mockapp --port 8000`."""
