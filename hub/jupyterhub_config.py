@@ -7,6 +7,8 @@ on named servers (one per workspace). Settings are listed in the README.
 
 import os
 
+from openhexa_hub import TEMPLATES
+
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 
 # People log in through the OpenHexa App's session; the authenticator also sets
@@ -16,6 +18,9 @@ c.JupyterHub.authenticator_class = "openhexa"
 # Default server: /user/<name>/; workspace servers: /user/<name>/<workspace slug>/.
 c.JupyterHub.allow_named_servers = True
 c.Spawner.default_url = "/lab"
+
+# Error pages that say why (JupyterHub's 404 page hides the reason).
+c.JupyterHub.template_paths = [TEMPLATES]
 
 # The App launches workspace servers through the REST API with this token.
 hub_api_token = os.environ.get("HUB_API_TOKEN", "").strip()
@@ -30,6 +35,14 @@ c.JupyterHub.load_roles = [
         "services": ["openhexa-app"],
     }
 ]
+
+# Notebook profiles (the App asks for one by slug): KubeSpawner's profile_list, given
+# to any spawner; a chart's singleuser.profileList (c.KubeSpawner) takes precedence.
+profiles = os.environ.get("NOTEBOOK_PROFILES", "").strip()
+if profiles:
+    from openhexa_hub.spawn import load_profiles
+
+    c.Spawner.profile_list = load_profiles(profiles)
 
 # KubeSpawner in production (Zero to JupyterHub), DockerSpawner on one machine.
 spawner = os.environ.get("OPENHEXA_SPAWNER") or (

@@ -9,7 +9,9 @@ Each way an answer can go wrong maps to one exception, so callers decide what a
 person sees without looking at HTTP details:
 
 - :class:`NotLoggedIn`: the App says there is no valid session (a redirect).
-- :class:`AppRefused`: the App knows the person and says no (401 or 403).
+- :class:`AppRefused`: the App answered a refusal it means: 400 (a missing
+  field), 401 or 403 (no session, or not allowed), 404 (no such workspace); its
+  ``status`` says which.
 - :class:`AppUnavailable`: anything else: refused connection, timeout, 5xx,
   another 4xx, HTML, invalid JSON, JSON of the wrong shape.
 
@@ -31,6 +33,8 @@ from urllib.parse import urlencode
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 SESSION_COOKIE = "sessionid"
+# The statuses the App's views answer on purpose (workspaces/views.py, notebooks/views.py).
+REFUSALS = (400, 401, 403, 404)
 CSRF_COOKIE = "csrftoken"
 
 # Browsers keep at most 4096 bytes per cookie; Django's values are 32-64 letters and digits.
@@ -48,7 +52,11 @@ class NotLoggedIn(AppError):
 
 
 class AppRefused(AppError):
-    """The App knows the person and refuses the request (401/403)."""
+    """The App refuses the request: 400, 401, 403 or 404 (``status``)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
 
 
 class AppUnavailable(AppError):
@@ -139,8 +147,8 @@ class AppClient:
             raise AppUnavailable(f"{url}: {reason}")
         if 300 <= code < 400:
             raise NotLoggedIn(f"{url} answered {code} (redirect to login)")
-        if code in (401, 403):
-            raise AppRefused(f"{url} answered {code}")
+        if code in REFUSALS:
+            raise AppRefused(f"{url} answered {code}", code)
         if code != 200:
             raise AppUnavailable(f"{url} answered {code}")
         content_type = response.headers.get("Content-Type", "")

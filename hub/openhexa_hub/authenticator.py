@@ -13,13 +13,13 @@ import re
 from urllib.parse import urlencode, urlsplit
 
 from jupyterhub.auth import Authenticator
-from jupyterhub.handlers import BaseHandler, LogoutHandler
 from jupyterhub.orm import APIToken, new_token
-from tornado import web
 from traitlets import default
 
 from . import spawn
 from .app_client import AppClient, AppCookies, AppRefused, AppUnavailable, MalformedCookies, NotLoggedIn
+from .errors import refusal
+from .handlers import AppLogoutHandler, authenticator_handlers
 from .traits import EnvBool, EnvFloat, EnvList, EnvUnicode
 
 # The App's usernames are email addresses; after lowercasing they must look
@@ -44,47 +44,6 @@ REQUIRED = (
     "hexa_server_url",
     "content_security_policy",
 )
-
-
-def refusal(status: int, message: str) -> web.HTTPError:
-    """An HTTP error whose message people see, on API answers and on the hub's pages alike.
-
-    JupyterHub's pages replace the message of a failed spawn with a generic "Failed to
-    start your server"; ``jupyterhub_message`` is what they show instead.
-    """
-    error = web.HTTPError(status, message.replace("%", "%%"))
-    error.jupyterhub_message = message
-    return error
-
-
-class AppLoginHandler(BaseHandler):
-    """``/hub/login``: log in from the App's cookies, or send the person to the App."""
-
-    async def get(self):
-        user = self.current_user
-        if user is None:
-            try:
-                user = await self.login_user()
-            except NotLoggedIn:
-                user = None
-            if user is None:
-                self.redirect(self.authenticator.app_login_redirect(self))
-                return
-        self.redirect(self.get_next_url(user))
-
-
-class AppLogoutHandler(LogoutHandler):
-    """``/hub/logout``: stop the person's servers, void their cookies, back to the App."""
-
-    async def default_handle_logout(self):
-        user = self.current_user
-        if user:
-            await self._shutdown_servers(user)
-            self._backend_logout_cleanup(user.name)
-            self.authenticator.forget_sessions(user, self.db)
-
-    async def render_logout_page(self):
-        self.redirect(self.authenticator.logout_redirect_url)
 
 
 class OpenHexaAuthenticator(Authenticator):
@@ -153,6 +112,14 @@ class OpenHexaAuthenticator(Authenticator):
         config=True,
         help="Images the App may ask for in a workspace answer, besides the spawner's "
         "own image; any other image refuses the spawn (env ALLOWED_IMAGES, comma-separated).",
+    )
+    app_default_image = EnvUnicode(
+        "APP_DEFAULT_IMAGE",
+        "blsq/openhexa-base-environment:latest",
+        config=True,
+        help="The App's DEFAULT_WORKSPACE_IMAGE: the image it names for every workspace "
+        "that has none of its own. A workspace asking for it gets the spawner's own image "
+        "(env APP_DEFAULT_IMAGE; empty: every image the App names must be allowed).",
     )
 
     cookie_secure = EnvBool(
@@ -229,7 +196,7 @@ class OpenHexaAuthenticator(Authenticator):
         return options
 
     def get_handlers(self, app):
-        return [("/login", AppLoginHandler), ("/logout", AppLogoutHandler)]
+        return authenticator_handlers()
 
     # -- the App ------------------------------------------------------------
 
@@ -237,6 +204,14 @@ class OpenHexaAuthenticator(Authenticator):
     def hub_origin(handler) -> str:
         request = handler.request
         return f"{request.protocol}://{request.host}/"
+
+    def trusted_hosts(self, handler) -> set[str]:
+        """The hosts of the hub and of the App's pages, as browsers reach them."""
+        hosts = {urlsplit(f"//{handler.request.host}").hostname}
+        for url in (self.logout_redirect_url, self.app_login_url):
+            hosts.add(urlsplit(url).hostname)
+        hosts.update(urlsplit(source).hostname for source in self.content_security_policy.split() if "://" in source)
+        return {host for host in hosts if host}
 
     def app_login_redirect(self, handler) -> str:
         """The App login URL, with a `next` that brings the browser back here."""
@@ -266,9 +241,7 @@ class OpenHexaAuthenticator(Authenticator):
         if not isinstance(raw, str) or not raw.strip():
             self.log.error("OpenHexa App answered without a usable username")
             raise refusal(503, APP_UNAVAILABLE)
-        # Only ASCII: lowercasing turns some other letters into ASCII ones (the Kelvin
-        # sign into k), which would make the App's username someone else's.
-        name = self.normalize_username(raw) if raw.isascii() else raw
+        name = self.canonical_username(raw)
         if not self.validate_username(name):
             self.log.warning("Refusing username that is not an App email: %r", name[:64])
             raise refusal(403, "This account's username is not a valid OpenHexa email.")
@@ -278,14 +251,31 @@ class OpenHexaAuthenticator(Authenticator):
         """Ask the App who owns these cookies. Raises NotLoggedIn or HTTP 503/403."""
         try:
             payload = await self._post(self.authentication_url, handler, cookies)
-        except AppRefused:
-            raise NotLoggedIn("authenticate refused") from None
+        except AppRefused as refused:
+            raise self._no_session(refused) from None
         return self.username_from(payload)
+
+    def _no_session(self, refused: AppRefused) -> Exception:
+        """What a refusal of the person's own endpoints means: 401/403 no session, 400/404 a wrong App URL."""
+        if refused.status in (401, 403):
+            return NotLoggedIn(str(refused))
+        self.log.error("OpenHexa App call failed: %s", refused)
+        return refusal(503, APP_UNAVAILABLE)
 
     # -- Authenticator API -------------------------------------------------
 
     def normalize_username(self, username):
         return super().normalize_username(username.strip())
+
+    def canonical_username(self, name: str) -> str:
+        """The hub user's name for any spelling of an App email: lowercase, trimmed.
+
+        The App stores emails with their capitals and uses them as they are, in logins,
+        REST API paths and notebook URLs. Only ASCII names are lowercased: lowercasing
+        turns some other letters into ASCII ones (the Kelvin sign into k), which would
+        make the App's username someone else's; such names are refused anyway.
+        """
+        return self.normalize_username(name) if name.isascii() else name
 
     def validate_username(self, username):
         return (
@@ -318,10 +308,14 @@ class OpenHexaAuthenticator(Authenticator):
         return name == user.name
 
     def forget_sessions(self, user, db):
-        """Make every hub cookie and server session issued to ``user`` useless."""
+        """Make every hub cookie and token issued to ``user`` useless.
+
+        The cookie id is rotated (every hub cookie signed with the old one fails), and
+        every token goes: the servers' login sessions (OAuth), the tokens the person
+        created on the REST API, and those of servers stopped a moment ago.
+        """
         user.orm_user.cookie_id = new_token()
-        # Tokens bound to a browser session: the servers' login cookies.
-        for token in db.query(APIToken).filter(APIToken.user_id == user.id, APIToken.session_id.isnot(None)):
+        for token in db.query(APIToken).filter(APIToken.user_id == user.id):
             db.delete(token)
         db.commit()
 
@@ -347,6 +341,7 @@ class OpenHexaAuthenticator(Authenticator):
                 await self._prepare_workspace(user, spawner, handler, cookies)
             else:
                 await self._prepare_default(user, spawner, handler, cookies)
+            self._apply_profile(spawner)
         except NotLoggedIn:
             raise refusal(403, SESSION_ENDED) from None
         except spawn.BadCredentials as error:
@@ -361,8 +356,8 @@ class OpenHexaAuthenticator(Authenticator):
     async def _prepare_default(self, user, spawner, handler, cookies):
         try:
             payload = await self._post(self.default_credentials_url, handler, cookies)
-        except AppRefused:
-            raise NotLoggedIn("default-credentials refused") from None
+        except AppRefused as refused:
+            raise self._no_session(refused) from None
         self._check_owner(user, self.username_from(payload))
         credentials = spawn.parse_default_credentials(payload)
         env = dict(credentials.env, **self.server_settings())
@@ -375,15 +370,57 @@ class OpenHexaAuthenticator(Authenticator):
         workspace = spawner.name
         try:
             payload = await self._post(self.workspace_credentials_url, handler, cookies, {"workspace": workspace})
-        except AppRefused:
-            raise refusal(403, f"You may not open notebooks in the workspace {workspace!r}.") from None
+        except AppRefused as refused:
+            raise self._workspace_refusal(workspace, refused) from None
         credentials = spawn.parse_workspace_credentials(payload)
-        if credentials.image:
-            if not spawn.image_allowed(credentials.image, getattr(spawner, "image", None), self.allowed_images):
-                self.log.error("Workspace %s asked for image %s, not allowed", workspace, credentials.image)
-                raise refusal(403, "The OpenHexa App asked for a notebook image this hub does not allow.")
-            spawner.image = credentials.image
+        self._choose_image(spawner, workspace, credentials.image)
         spawn.name_after_hash(spawner, credentials.server_hash)
         spawn.drop_personal_volumes(spawner)
+        spawn.label_workspace(spawner, workspace)
         env = dict(credentials.env, **self.server_settings(), HEXA_WORKSPACE=workspace)
         spawn.add_environment(spawner, env)
+
+    def _workspace_refusal(self, workspace: str, refused: AppRefused):
+        """What the person sees when the App refuses a workspace's credentials."""
+        self.log.info("OpenHexa App refused the credentials of workspace %s: %s", workspace, refused)
+        if refused.status == 404:
+            return refusal(404, f"There is no workspace {workspace!r} in OpenHexa.")
+        if refused.status == 400:
+            return refusal(400, f"The OpenHexa App could not read the request for the workspace {workspace!r}.")
+        return refusal(403, f"You may not open notebooks in the workspace {workspace!r}.")
+
+    def _choose_image(self, spawner, workspace: str, image: str | None):
+        """Run the image the App names, when this hub allows it; the App's default means the hub's own."""
+        if not hasattr(spawner, "image"):
+            return
+        # The spawner object outlives a server: remember its configured image, so a
+        # workspace that goes back to the default gets it back.
+        own = spawner.__dict__.setdefault("_openhexa_own_image", spawner.image)
+        if not image or image == self.app_default_image:
+            spawner.image = own
+            return
+        if not spawn.image_allowed(image, own, self.allowed_images):
+            self.log.error("Workspace %s asked for image %s, not allowed", workspace, image)
+            raise refusal(
+                403,
+                f"The workspace {workspace!r} asks for the notebook image {image}, which this hub does not run. "
+                f"An administrator can allow it (ALLOWED_IMAGES on the hub) or set the workspace's image in "
+                f"the OpenHexa App to {own or 'an allowed image'}.",
+            )
+        spawner.image = image
+
+    def _apply_profile(self, spawner):
+        """Size the server as the profile the App asked for (``{"profile": <slug>}``), or the default one."""
+        name = (spawner.user_options or {}).get("profile")
+        if name is not None and not isinstance(name, str):
+            raise refusal(400, "The notebook profile must be a profile's name.")
+        try:
+            profile = spawn.choose_profile(spawn.profiles_of(spawner), name)
+        except spawn.UnknownProfile as error:
+            raise refusal(400, str(error)) from None
+        if profile is None:
+            if name:
+                self.log.info("Profile %r asked for %s, but this hub defines no profiles", name, spawner._log_name)
+            return
+        sizing = spawn.apply_profile(spawner, profile)
+        self.log.info("Profile %s for %s %s", profile.get("slug"), spawner._log_name, sizing or "")

@@ -14,14 +14,14 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Unicode, default
 
+from .errors import refusal
+from .spawn import ProfileList
 from .traits import EnvInt, EnvUnicode
 
 
 def spawn_refused(message: str) -> web.HTTPError:
     """A failed spawn whose message the person sees on the hub's page."""
-    error = web.HTTPError(503, message)
-    error.jupyterhub_message = message
-    return error
+    return refusal(503, message)
 
 
 class StartSlots:
@@ -70,7 +70,7 @@ class StartSlots:
 _start_slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-class HostNetworkDockerSpawner(DockerSpawner):
+class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
     """Each server runs on the host network and listens on its own free port.
 
     Servers listen on 127.0.0.1; stopped containers are removed, but the

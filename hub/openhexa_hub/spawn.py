@@ -11,6 +11,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from traitlets import Dict, HasTraits, List
+
 HASH_PATTERN = re.compile(r"^[0-9a-f]{6,64}$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -153,3 +155,96 @@ def drop_personal_volumes(spawner) -> list[str]:
 def image_allowed(image: str, spawner_image: str | None, allowed: list[str]) -> bool:
     """An image is allowed when it is the spawner's own or on the allow-list."""
     return image == spawner_image or image in allowed
+
+
+# -- notebook profiles -------------------------------------------------------------
+
+# What a profile may change: the size of a server. KubeSpawner and DockerSpawner
+# both have these traits (JupyterHub's Spawner declares them).
+SIZING_TRAITS = ("cpu_guarantee", "cpu_limit", "mem_guarantee", "mem_limit")
+
+
+class ProfileList(HasTraits):
+    """Mixed into spawners that lack KubeSpawner's ``profile_list``: the same setting, the same format."""
+
+    profile_list = List(
+        Dict(),
+        config=True,
+        help="""Notebook profiles, as KubeSpawner's profile_list: each with a `slug`, one with
+        `default: true`, and the sizes in `kubespawner_override` (cpu_guarantee, cpu_limit,
+        mem_guarantee, mem_limit). The App picks one by slug (`{"profile": <slug>}`).""",
+    )
+
+
+class UnknownProfile(ValueError):
+    """The App asked for a profile this hub does not define."""
+
+
+def profiles_of(spawner) -> list[dict]:
+    """The spawner's ``profile_list`` (KubeSpawner's format), as a list; empty when it has none."""
+    profiles = getattr(spawner, "profile_list", None) or []
+    if callable(profiles):
+        return []  # computed per spawn by KubeSpawner itself: nothing to check here
+    if isinstance(profiles, dict):
+        profiles = list(profiles.values())
+    return list(profiles)
+
+
+def choose_profile(profiles: list[dict], name: str | None) -> dict | None:
+    """The profile called ``name`` (its slug), or the default one when no name is given.
+
+    None when the hub defines no profiles (a named profile is then ignored, as
+    KubeSpawner ignores it). Raises :class:`UnknownProfile` naming the profiles there are.
+    """
+    if not profiles:
+        return None
+    if not name:
+        return next((p for p in profiles if p.get("default")), profiles[0])
+    for profile in profiles:
+        if profile.get("slug") == name:
+            return profile
+    names = ", ".join(str(p.get("slug")) for p in profiles)
+    raise UnknownProfile(f"There is no notebook profile {name!r} on this hub; its profiles are: {names}.")
+
+
+def apply_profile(spawner, profile: dict) -> dict:
+    """Size the server as ``profile`` says; return what was set.
+
+    KubeSpawner applies its own ``profile_list`` when the server starts, after the
+    spawn hooks; other spawners get the profile's sizing traits here.
+    """
+    if is_kubespawner(spawner):
+        return {}
+    override = profile.get("kubespawner_override") or {}
+    sizing = {key: value for key, value in override.items() if key in SIZING_TRAITS}
+    for key, value in sizing.items():
+        setattr(spawner, key, value)
+    return sizing
+
+
+def load_profiles(path) -> list[dict]:
+    """Profiles from a YAML file: a list of profiles, or Helm values with ``singleuser.profileList``."""
+    import yaml  # only the hub's configuration needs it
+
+    with open(path) as stream:
+        data = yaml.safe_load(stream) or []
+    if isinstance(data, dict):
+        data = (data.get("singleuser") or {}).get("profileList") or []
+    if not isinstance(data, list) or not all(isinstance(p, dict) and p.get("slug") for p in data):
+        raise ValueError(f"{path}: not a list of profiles with a slug each")
+    return data
+
+
+# -- labels --------------------------------------------------------------------------
+
+WORKSPACE_LABEL = "hexa-workspace"
+
+
+def label_workspace(spawner, workspace: str) -> None:
+    """Label the pod or container with its workspace (``hexa-workspace: <slug>``), for accounting."""
+    if is_kubespawner(spawner):
+        spawner.extra_labels = {**spawner.extra_labels, WORKSPACE_LABEL: workspace}
+    elif hasattr(spawner, "extra_create_kwargs"):  # DockerSpawner
+        kwargs = dict(spawner.extra_create_kwargs)
+        kwargs["labels"] = {**kwargs.get("labels", {}), WORKSPACE_LABEL: workspace}
+        spawner.extra_create_kwargs = kwargs

@@ -5,8 +5,10 @@ import sys
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import default
 
+from openhexa_hub.spawn import ProfileList
 
-class MockServerSpawner(SimpleLocalProcessSpawner):
+
+class MockServerSpawner(ProfileList, SimpleLocalProcessSpawner):
     """Starts tests/unit/mock_server.py: it authenticates like the real server and reports its environment."""
 
     @default("cmd")

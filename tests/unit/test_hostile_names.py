@@ -68,14 +68,14 @@ def test_a_markup_workspace_name_on_the_spawn_page_is_escaped(alice, app, hub):
 
 
 @pytest.mark.reliability(
-    "Hostile input", "a 63-character workspace slug", "passed to the App, which decides (403 here)"
+    "Hostile input", "a 63-character workspace slug", "passed to the App, which decides (404 here: no such workspace)"
 )
 def test_the_longest_slug_still_reaches_the_app(alice, app, hub):
     response = hub.api(
         "POST", f"/users/{quote(ALICE, safe='')}/servers/{'x' * 63}", json={}, headers={"Cookie": app_cookies(alice)}
     )
-    assert response.status_code == 403
-    assert "may not open notebooks in the workspace" in response.json()["message"]
+    assert response.status_code == 404
+    assert "There is no workspace" in response.json()["message"]
     assert workspace_calls(app)[-1]["form"] == {"workspace": "x" * 63}
 
 
@@ -99,7 +99,7 @@ def test_a_username_with_markup_from_the_app_is_refused(app, hub, username):
 @pytest.mark.reliability(
     "Hostile input", "the App's service creates a user <script>@x.org or a 300-character email", "400, no user"
 )
-@pytest.mark.parametrize("username", ["<script>@x.org", "a" * 300 + "@x.org", "bob/..@x.org", "UPPER@X.ORG"])
+@pytest.mark.parametrize("username", ["<script>@x.org", "a" * 300 + "@x.org", "bob/..@x.org", "café@x.org"])
 def test_the_api_refuses_to_create_users_that_are_not_app_emails(hub, username):
     response = hub.api("POST", f"/users/{quote(username, safe='')}")
     assert response.status_code == 400, response.text[:300]

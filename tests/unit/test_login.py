@@ -9,12 +9,15 @@ from tests.conftest import DEMO
 
 
 def test_anonymous_visit_goes_to_app_login_and_comes_back(app, hub):
-    response = requests.get(f"{hub.url}/hub/", timeout=30)  # follows the hub's own redirects
-    final = response.history[-1] if response.history else response
-    location = final.headers["Location"]
-    assert location.startswith(f"{app.url}/login?"), location
-    back = parse_qs(urlsplit(location).query)["next"][0]
+    response = requests.get(f"{hub.url}/hub/", timeout=30)  # follows every redirect, as a browser does
+    hops = [r.headers["Location"] for r in response.history]
+    to_app = next(hop for hop in hops if hop.startswith(f"{app.url}/login?"))
+    back = parse_qs(urlsplit(to_app).query)["next"][0]
     assert back.startswith(f"{hub.url}/hub/login"), back
+    # The App's backend hands over to its frontend's login page, `next` kept.
+    assert response.status_code == 200 and response.url.startswith(f"{app.frontend_url}/login?"), hops
+    assert parse_qs(urlsplit(response.url).query)["next"] == [back]
+    assert "id='login-submit'" in response.text
 
 
 def test_app_session_logs_in_and_calls_follow_the_contract(app, hub):

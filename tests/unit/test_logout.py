@@ -1,35 +1,161 @@
-"""Logging out of the App stops the person's servers and voids every hub cookie issued before."""
+"""Logging out: from the App's backend (its POST /auth/logout/), or a browser visiting /hub/logout.
 
+Either way the person's servers stop, a server still starting included, and every hub
+cookie and token issued to them stops working. A request nobody can be identified
+from, or one from another site, changes nothing.
+"""
+
+import threading
+
+import pytest
 import requests
 
 from tests.support import wait_until
 
 ALICE = "alice@openhexa.test"
+WORKSPACE = "malaria-dashboards"
 
 
-def test_logout_stops_servers_voids_old_cookies_and_returns_to_the_app(login, app, hub):
-    alice = login("alice")
-    alice.get(f"{hub.url}/hub/spawn", timeout=60)
-    wait_until(lambda: (hub.server(ALICE) or {}).get("ready"), "alice's default server to be ready")
-    old_cookie = alice.cookies.get("jupyterhub-hub-login", path="/hub/")
-    assert old_cookie
+def running(hub, name=ALICE, server=""):
+    return (hub.server(name, server) or {}).get("ready")
 
-    # The App ends the session and sends the browser to the hub's logout.
-    response = app.logout(alice, follow=False)
-    assert response.headers["Location"].endswith("/hub/logout")
-    response = alice.get(f"{hub.url}/hub/logout", allow_redirects=False, timeout=60)
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"{app.url}/login"
 
-    assert hub.server(ALICE) is None, "alice's server is still running after logout"
+def with_default_server(login, hub, who="alice", name=ALICE):
+    session = login(who)
+    session.get(f"{hub.url}/hub/spawn", timeout=60)
+    wait_until(lambda: running(hub, name), f"{name}'s default server to be ready")
+    return session
 
-    # A copy of the old hub cookie no longer authenticates anyone.
+
+def api_token_of(session, hub) -> str:
+    """A token the person creates on the REST API with their browser session."""
+    session.get(f"{hub.url}/hub/home", timeout=30)  # sets the _xsrf cookie
+    response = session.post(
+        f"{hub.url}/hub/api/users/{ALICE}/tokens",
+        json={"note": "my script"},
+        headers={"X-XSRFToken": session.cookies.get("_xsrf", path="/hub/")},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def hub_cookie(session) -> str:
+    cookie = session.cookies.get("jupyterhub-hub-login", path="/hub/")
+    assert cookie
+    return cookie
+
+
+def cookie_works(hub, cookie) -> bool:
     thief = requests.Session()
-    thief.cookies.set("jupyterhub-hub-login", old_cookie, path="/hub/")
-    assert thief.get(f"{hub.url}/hub/api/user", timeout=30).status_code == 403
-    home = thief.get(f"{hub.url}/hub/home", allow_redirects=False, timeout=30)
-    assert home.status_code == 302 and "/hub/login" in home.headers["Location"]
+    thief.cookies.set("jupyterhub-hub-login", cookie, path="/hub/")
+    return thief.get(f"{hub.url}/hub/api/user", timeout=30).status_code == 200
 
+
+def token_works(hub, token) -> bool:
+    response = requests.get(f"{hub.url}/hub/api/user", headers={"Authorization": f"token {token}"}, timeout=30)
+    return response.status_code == 200
+
+
+def test_logging_out_of_the_app_stops_servers_and_voids_cookies_and_tokens(login, app, hub):
+    alice = with_default_server(login, hub)
+    assert app.launch(alice, WORKSPACE)["success"]
+    assert running(hub, ALICE, WORKSPACE)
+    old_cookie, token = hub_cookie(alice), api_token_of(alice, hub)
+    assert cookie_works(hub, old_cookie) and token_works(hub, token)
+
+    # The App calls the hub from its backend with the App's cookies only, then ends its session.
+    response = app.logout(alice)
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+
+    assert hub.server(ALICE) is None and hub.server(ALICE, WORKSPACE) is None, "servers still running"
+    assert not cookie_works(hub, old_cookie), "the old hub cookie still opens the hub"
+    assert not token_works(hub, token), "the API token survived the logout"
+    home = requests.get(f"{hub.url}/hub/home", cookies={"jupyterhub-hub-login": old_cookie}, allow_redirects=False)
+    assert home.status_code == 302 and "/hub/login" in home.headers["Location"]
     # The next visit to the hub goes to the App's login.
     again = requests.get(f"{hub.url}/hub/login", allow_redirects=False, timeout=30)
     assert again.headers["Location"].startswith(f"{app.url}/login?")
+
+
+def test_the_apps_logout_call_is_answered_without_a_hub_cookie_and_never_followed(login, app, hub):
+    alice = with_default_server(login, hub)
+    app_cookies = {name: alice.cookies[name] for name in ("sessionid", "csrftoken")}
+    # Exactly the App's call: GET, the two App cookies, no token, no Referer, no redirect followed.
+    response = requests.get(f"{hub.url}/hub/logout", cookies=app_cookies, allow_redirects=False, timeout=60)
+    assert response.status_code == 302
+    assert hub.server(ALICE) is None
+    assert not cookie_works(hub, hub_cookie(alice))
+
+
+@pytest.mark.parametrize(
+    "cookies",
+    [{}, {"sessionid": "not-a-session", "csrftoken": "abc"}],
+    ids=["no-app-session", "invalid-app-session"],
+)
+def test_a_logout_call_nobody_can_be_identified_from_changes_nothing(login, hub, cookies):
+    alice = with_default_server(login, hub)
+    response = requests.get(f"{hub.url}/hub/logout", cookies=cookies, allow_redirects=False, timeout=60)
+    assert response.status_code == 302
+    assert running(hub) and cookie_works(hub, hub_cookie(alice))
+
+
+@pytest.mark.reliability(
+    "App", "the App failing or too slow while it logs a person out", "a clear answer, nobody logged out, no 500"
+)
+@pytest.mark.parametrize("mode,delay", [("status-500", 0.0), ("ok", 3.0)], ids=["app-failing", "app-slow"])
+def test_the_app_failing_during_its_logout_call_is_no_500(login, app, hub, mode, delay):
+    alice = with_default_server(login, hub)
+    app_cookies = {name: alice.cookies[name] for name in ("sessionid", "csrftoken")}
+    app.set_mode(mode, delay)
+    response = requests.get(f"{hub.url}/hub/logout", cookies=app_cookies, allow_redirects=False, timeout=60)
+    app.set_mode("ok")
+    assert response.status_code == 302
+    assert running(hub) and cookie_works(hub, hub_cookie(alice))
+
+
+def test_a_browser_visiting_hub_logout_is_logged_out_and_sent_to_the_app(login, app, hub):
+    alice = with_default_server(login, hub)
+    old_cookie = hub_cookie(alice)
+    response = alice.get(f"{hub.url}/hub/logout", headers={"Sec-Fetch-Site": "none"}, allow_redirects=False, timeout=60)
+    assert response.status_code == 302 and response.headers["Location"] == f"{app.url}/login"
+    assert hub.server(ALICE) is None and not cookie_works(hub, old_cookie)
+
+
+@pytest.mark.reliability(
+    "Security", "a link or image on another site pointing at /hub/logout", "refused: no server stops"
+)
+@pytest.mark.parametrize(
+    "headers",
+    [{"Sec-Fetch-Site": "cross-site"}, {"Referer": "https://elsewhere.example/page"}],
+    ids=["sec-fetch-site", "referer-only"],
+)
+def test_a_cross_site_logout_stops_nothing(login, hub, headers):
+    alice = with_default_server(login, hub)
+    response = alice.get(f"{hub.url}/hub/logout", headers=headers, allow_redirects=False, timeout=60)
+    assert response.status_code == 403
+    assert "from the OpenHexa App" in response.text
+    assert running(hub) and cookie_works(hub, hub_cookie(alice))
+
+
+def test_a_same_site_logout_works(login, hub):
+    alice = with_default_server(login, hub)
+    response = alice.get(
+        f"{hub.url}/hub/logout", headers={"Sec-Fetch-Site": "same-site"}, allow_redirects=False, timeout=60
+    )
+    assert response.status_code == 302 and hub.server(ALICE) is None
+
+
+def test_a_server_still_starting_at_logout_is_stopped_and_stays_stopped(login, app, hub):
+    alice = login("alice")
+    app.set_mode("ok", delay=1.5)  # the spawn hooks wait for the App: the server is pending meanwhile
+    spawning = threading.Thread(target=lambda: alice.get(f"{hub.url}/hub/spawn", timeout=60), daemon=True)
+    spawning.start()
+    wait_until(lambda: (hub.server(ALICE) or {}).get("pending") == "spawn", "alice's server to be starting", 20)
+    response = alice.get(f"{hub.url}/hub/logout", allow_redirects=False, timeout=60)
+    assert response.status_code == 302
+    spawning.join(60)
+    app.set_mode("ok")
+    assert hub.server(ALICE) is None, "the starting server survived the logout"
+    with pytest.raises(AssertionError):  # nor does it come up a moment later
+        wait_until(lambda: hub.server(ALICE) is not None, "a server to come back", timeout=5)

@@ -146,3 +146,62 @@ def test_default_credential_files_must_be_base64():
         spawn.parse_default_credentials({"env": {}, "files": {"a.txt": "not base64!"}})
     ok = spawn.parse_default_credentials({"env": {}, "files": {"a.txt": "aGk="}})
     assert ok.files == {"a.txt": "aGk="}
+
+
+def test_workspace_pods_carry_the_workspace_label():
+    _, pod = kube_pod(lambda s: spawn.label_workspace(s, "malaria-dashboards"))
+    assert pod.metadata.labels["hexa-workspace"] == "malaria-dashboards"
+
+
+def test_workspace_containers_carry_the_workspace_label_beside_the_stacks():
+    spawner = docker(HostNetworkDockerSpawner)
+    spawn.label_workspace(spawner, "malaria-dashboards")
+    labels = spawner.extra_create_kwargs["labels"]
+    assert labels["hexa-workspace"] == "malaria-dashboards"
+    assert labels["org.openhexa.notebooks"] == "server"  # `make down` still finds it
+
+
+PROFILES = spawn.load_profiles(spawn.__file__.rsplit("/hub/", 1)[0] + "/chart-values/values.yaml")
+
+
+@pytest.mark.parametrize(("asked", "chosen"), [(None, "standard"), ("", "standard"), ("trial", "trial")])
+def test_a_profile_is_chosen_by_slug_or_the_default(asked, chosen):
+    assert spawn.choose_profile(PROFILES, asked)["slug"] == chosen
+
+
+def test_an_unknown_profile_names_those_there_are():
+    with pytest.raises(spawn.UnknownProfile, match=r"'huge' .* trial, standard\.$"):
+        spawn.choose_profile(PROFILES, "huge")
+
+
+def test_without_profiles_a_named_one_is_ignored():
+    assert spawn.choose_profile([], "trial") is None
+
+
+def test_docker_servers_get_the_profiles_sizes():
+    spawner = docker(HostNetworkDockerSpawner, profile_list=PROFILES)
+    sizing = spawn.apply_profile(spawner, spawn.choose_profile(spawn.profiles_of(spawner), "trial"))
+    assert sizing == {"cpu_guarantee": 0.25, "cpu_limit": 1, "mem_guarantee": "1G", "mem_limit": "2G"}
+    assert spawner.mem_limit == 2 * 1024**3 and spawner.cpu_limit == 1
+
+
+def test_kubespawner_applies_the_profile_itself_from_the_same_list():
+    spawner, _ = kube_pod(lambda s: None, profile_list=PROFILES)
+    assert spawn.apply_profile(spawner, PROFILES[0]) == {}
+    assert spawn.profiles_of(spawner) == PROFILES
+
+
+def test_a_workspace_back_on_the_apps_default_image_gets_the_hubs_own_again():
+    from tornado.web import HTTPError
+
+    from openhexa_hub.authenticator import REQUIRED, OpenHexaAuthenticator
+
+    auth = OpenHexaAuthenticator(**dict.fromkeys(REQUIRED, "http://app.test/"), allowed_images=["blsq/custom:1"])
+    spawner = docker(HostNetworkDockerSpawner, image="blsq/openhexa-base-notebook:dev")
+    auth._choose_image(spawner, "malaria-dashboards", "blsq/custom:1")
+    assert spawner.image == "blsq/custom:1"
+    auth._choose_image(spawner, "malaria-dashboards", auth.app_default_image)
+    assert spawner.image == "blsq/openhexa-base-notebook:dev"
+    with pytest.raises(HTTPError) as refused:
+        auth._choose_image(spawner, "malaria-dashboards", "evil/miner")
+    assert refused.value.status_code == 403 and "evil/miner" in refused.value.jupyterhub_message

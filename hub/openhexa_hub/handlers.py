@@ -1,0 +1,167 @@
+"""The hub pages and API routes the OpenHexa authenticator replaces or wraps.
+
+- ``/hub/login``: log in from the App's cookies, or send the person to the App.
+- ``/hub/logout``: called by a browser, or by the App's backend with only the App's
+  cookies (its ``POST /auth/logout/``). Either way the person's servers stop and every
+  hub cookie and token issued to them is voided.
+- Every route that names a user (``/hub/api/users/<name>...``, ``/user/<name>/...``):
+  the App spells a name as the email it stores (``Mixed.Case+tag@...``, sometimes
+  percent-encoded); each spelling reaches the one hub user that person logs in as.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from urllib.parse import urlsplit
+
+from jupyterhub import apihandlers
+from jupyterhub.handlers import BaseHandler, LogoutHandler
+from jupyterhub.handlers.base import UserUrlHandler
+from jupyterhub.utils import url_escape_path, url_path_join
+from tornado import web
+
+from .app_client import NotLoggedIn
+from .errors import refusal
+
+CROSS_SITE_LOGOUT = (
+    "Logging out of OpenHexa notebooks is done from the OpenHexa App: this request came from "
+    "another site and was ignored."
+)
+
+
+class AppLoginHandler(BaseHandler):
+    """``/hub/login``: log in from the App's cookies, or send the person to the App."""
+
+    async def get(self):
+        user = self.current_user
+        if user is None:
+            try:
+                user = await self.login_user()
+            except NotLoggedIn:
+                user = None
+            if user is None:
+                self.redirect(self.authenticator.app_login_redirect(self))
+                return
+        self.redirect(self.get_next_url(user))
+
+
+def cross_site(request, trusted_hosts: set[str]) -> bool:
+    """True when a browser sent ``request`` from a page of another site.
+
+    Browsers say where a request comes from in ``Sec-Fetch-Site``; older ones only in
+    ``Referer``. The App's backend sends neither: it is not a browser.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "cross-site"
+    referer = request.headers.get("Referer")
+    if referer:
+        return urlsplit(referer).hostname not in trusted_hosts
+    return False
+
+
+class AppLogoutHandler(LogoutHandler):
+    """``/hub/logout``: stop the person's servers, void their cookies and tokens, back to the App.
+
+    The person is the owner of the hub cookie (a browser) or, without one, of the App
+    cookies (the App's backend, whose session is still valid while it calls). Nothing
+    changes for a request from another site, or when nobody can be identified.
+    """
+
+    async def get(self):
+        if cross_site(self.request, self.authenticator.trusted_hosts(self)):
+            self.log.warning("Ignoring a cross-site request to log out (%s)", self.request.headers.get("Referer", "-"))
+            raise refusal(403, CROSS_SITE_LOGOUT)
+        await super().get()
+
+    async def default_handle_logout(self):
+        user = self.current_user or await self._user_from_app_cookies()
+        if user is None:
+            self.clear_login_cookie()
+            return
+        await self.stop_all_servers(user)
+        self._backend_logout_cleanup(user.name)
+        self.authenticator.forget_sessions(user, self.db)
+
+    async def _user_from_app_cookies(self):
+        """The hub user the App says owns the request's App cookies, or None."""
+        try:
+            cookies = self.authenticator.app_cookies(self)
+            if cookies is None:
+                return None
+            name = await self.authenticator.app_username(self, cookies)
+        except NotLoggedIn:
+            return None
+        except web.HTTPError as error:  # the App down or odd: log out nobody, say why in the log
+            self.log.warning("Logout without a hub cookie: the App could not say whose cookies these are (%s)", error)
+            return None
+        return self.find_user(name)
+
+    async def stop_all_servers(self, user):
+        """Stop every server of ``user``, a server still starting included."""
+        names = [name for name, spawner in user.spawners.items() if spawner.active or spawner.pending == "spawn"]
+        if names:
+            self.log.info("Stopping %s's servers at logout: %s", user.name, ", ".join(n or "(default)" for n in names))
+        results = await asyncio.gather(*(self._stop(user, name) for name in names), return_exceptions=True)
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException):
+                self.log.error("Stopping %s's server %r at logout failed: %s", user.name, name, result)
+
+    async def _stop(self, user, name: str):
+        spawner = user.spawners[name]
+        if spawner.pending == "spawn" and spawner._spawn_future is not None:
+            # Interrupt the start, then stop whatever it had started (as the REST API does).
+            spawner._spawn_future.cancel()
+            with contextlib.suppress(BaseException):
+                await spawner._spawn_future
+        if spawner.pending == "stop":
+            await spawner._stop_future
+        elif spawner.active:
+            await self.stop_single_user(user, name)
+
+    async def render_logout_page(self):
+        self.redirect(self.authenticator.logout_redirect_url)
+
+
+class CanonicalUserNameAPI:
+    """Mixed into the REST API's user handlers: the user's name as the hub keeps it."""
+
+    async def prepare(self):
+        if self.path_args:
+            self.path_args[0] = self.authenticator.canonical_username(self.path_args[0])
+        await super().prepare()
+
+
+def canonical_api_handlers() -> list[tuple[str, type]]:
+    """Every REST API route that names a user, with the name made canonical first."""
+    routes = []
+    for pattern, handler, *rest in apihandlers.default_handlers:
+        if pattern.startswith("/api/users/([^/]+)"):
+            wrapped = type(handler.__name__, (CanonicalUserNameAPI, handler), {})
+            routes.append((pattern, wrapped, *rest))
+    return routes
+
+
+class CanonicalUserUrlHandler(UserUrlHandler):
+    """``/user/<name>/...`` reached the hub: a name spelled otherwise goes to its canonical URL."""
+
+    async def get(self, user_name, user_path):
+        canonical = self.authenticator.canonical_username(user_name)
+        if canonical != user_name:
+            target = url_path_join(self.base_url, "user", url_escape_path(canonical)) + (user_path or "/")
+            if self.request.query:
+                target += f"?{self.request.query}"
+            self.redirect(target)
+            return
+        await super().get(user_name, user_path)
+
+
+def authenticator_handlers() -> list[tuple]:
+    """The routes the authenticator adds; JupyterHub puts them before its own."""
+    return [
+        ("/login", AppLoginHandler),
+        ("/logout", AppLogoutHandler),
+        (r"/user/(?P<user_name>[^/]+)(?P<user_path>/.*)?", CanonicalUserUrlHandler),
+        *canonical_api_handlers(),
+    ]

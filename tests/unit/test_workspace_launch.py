@@ -1,0 +1,182 @@
+"""Workspaces launched as the App launches them: names as it spells them, its images, profiles and refusals.
+
+The App's frontend calls ``launchNotebookServer`` (the mock App's GraphQL) every second;
+its backend creates the user with the email as stored (capitals kept), starts the named
+server with the person's cookies and ``{"profile": ...}``, and polls ``ready`` with the
+percent-encoded name. The notebook URL it shows must open the server.
+"""
+
+import html
+import json
+from urllib.parse import quote, unquote, urlsplit
+
+import pytest
+
+from tests.support import wait_until
+
+MIXED = "Mixed.Case+tag@openhexa.test"
+MIXED_HUB = "mixed.case+tag@openhexa.test"
+ALICE = "alice@openhexa.test"
+WORKSPACE = "malaria-dashboards"
+TRIAL = "survey-trial"  # its subscription names the notebook profile "trial"
+GIB = 1024**3
+
+
+def stop_all(hub, name):
+    model = hub.api("GET", f"/users/{quote(name, safe='')}").json()
+    for server in model.get("servers", {}) if isinstance(model, dict) else {}:
+        path = f"/users/{quote(name, safe='')}/servers/{server}" if server else f"/users/{quote(name, safe='')}/server"
+        hub.api("DELETE", path)
+    wait_until(lambda: not hub.api("GET", f"/users/{quote(name, safe='')}").json().get("servers"), f"{name}'s servers")
+
+
+@pytest.fixture
+def mixed(login, hub):
+    session = login("mixed")
+    yield session
+    stop_all(hub, MIXED_HUB)
+
+
+@pytest.fixture
+def alice(login, hub):
+    session = login("alice")
+    yield session
+    stop_all(hub, ALICE)
+
+
+def server_env(session, server_url: str) -> dict:
+    response = session.get(f"{server_url}env", timeout=30)  # follows the hub's redirects and the server's OAuth
+    assert response.status_code == 200, (response.status_code, response.url)
+    return response.json()
+
+
+def test_a_mixed_case_person_opens_a_workspace_through_the_apps_launch_flow(mixed, app, hub):
+    result = app.launch(mixed, WORKSPACE)
+    assert result.get("success"), result
+    url = result["server"]["url"]
+    # The URL the App shows: the email as stored, the part before @ percent-encoded.
+    assert url == f"{hub.url}/user/Mixed.Case%2Btag@openhexa.test/{WORKSPACE}/"
+    env = server_env(mixed, url)
+    assert env["HEXA_WORKSPACE"] == WORKSPACE
+    assert env["JUPYTERHUB_USER"] == MIXED_HUB  # the same hub user the person logs in as
+    me = mixed.get(f"{hub.url}/hub/api/user", timeout=30).json()
+    assert me["name"] == MIXED_HUB and WORKSPACE in me["servers"]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [MIXED, quote(MIXED, safe="@"), "Mixed.Case%2btag@openhexa.test", MIXED.upper(), MIXED_HUB],
+    ids=["as-stored", "percent-encoded", "lowercase-escape", "upper", "canonical"],
+)
+def test_every_spelling_of_an_email_is_the_same_hub_user(mixed, hub, spelling):
+    response = hub.api("GET", f"/users/{spelling}")
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == MIXED_HUB
+
+
+def test_creating_a_user_as_the_app_spells_it_creates_the_login_user(app, hub):
+    hub.api("DELETE", f"/users/{quote('New.Person@openhexa.test')}")
+    created = hub.api("POST", "/users/New.Person@openhexa.test")
+    assert created.status_code == 201 and created.json()["name"] == "new.person@openhexa.test"
+    assert hub.api("POST", "/users/new.person@openhexa.test").status_code == 409
+    hub.api("DELETE", "/users/new.person@openhexa.test")
+
+
+@pytest.mark.parametrize("name", ["not-an-email", "Robert'); DROP TABLE--@x", "café@openhexa.test"])
+def test_names_that_are_not_emails_are_still_refused(hub, name):
+    assert hub.api("POST", f"/users/{quote(name, safe='')}").status_code == 400
+
+
+def test_a_notebook_url_spelled_as_the_app_spells_it_reaches_the_server(mixed, app, hub):
+    assert app.launch(mixed, WORKSPACE)["success"]
+    for spelling in ("Mixed.Case%2Btag@openhexa.test", "MIXED.CASE%2BTAG@openhexa.test"):
+        response = mixed.get(f"{hub.url}/user/{spelling}/{WORKSPACE}/env?x=1", timeout=30)
+        assert response.status_code == 200, response.url
+        assert unquote(urlsplit(response.url).path) == f"/user/{MIXED_HUB}/{WORKSPACE}/env"
+
+
+def test_the_apps_default_image_runs_the_hubs_own(alice, app, hub):
+    # The App names blsq/openhexa-base-environment:latest for every workspace without an image.
+    assert app.launch(alice, WORKSPACE)["success"]
+
+
+def answer_with_image(app, image: str):
+    body = {"env": {"HEXA_TOKEN": "t"}, "notebooks_server_hash": "0" * 32, "image": image}
+    app.answer(200, json.dumps(body), {"Content-Type": "application/json"}, path="/workspaces/credentials/")
+
+
+def test_an_image_outside_the_policy_is_refused_naming_it_and_the_setting(alice, app, hub):
+    answer_with_image(app, "somebody/else:1")
+    result = app.launch(alice, WORKSPACE)
+    assert "403 Client Error" in result["errors"][0]["message"]  # what the App shows, as it words it
+    response = hub.api("POST", f"/users/{ALICE}/servers/{WORKSPACE}", json={}, headers={"Cookie": cookie_header(alice)})
+    assert response.status_code == 403
+    message = response.json()["message"]
+    assert "somebody/else:1" in message and "ALLOWED_IMAGES" in message
+
+
+def cookie_header(session) -> str:
+    return "; ".join(f"{k}={session.cookies[k]}" for k in ("sessionid", "csrftoken"))
+
+
+@pytest.mark.parametrize(
+    "status,expected,words",
+    [
+        (404, 404, "There is no workspace 'malaria-dashboards' in OpenHexa."),
+        (400, 400, "could not read the request for the workspace 'malaria-dashboards'"),
+        (401, 403, "You may not open notebooks in the workspace 'malaria-dashboards'."),
+        (500, 503, "The OpenHexa App is unavailable"),
+    ],
+)
+def test_the_apps_refusals_say_what_happened(alice, app, hub, status, expected, words):
+    app.answer(status, "{}", {"Content-Type": "application/json"}, path="/workspaces/credentials/")
+    response = hub.api("POST", f"/users/{ALICE}/servers/{WORKSPACE}", json={}, headers={"Cookie": cookie_header(alice)})
+    assert response.status_code == expected
+    assert words in response.json()["message"]
+    assert hub.server(ALICE, WORKSPACE) is None
+
+
+def test_an_unknown_workspace_is_a_404_the_person_can_read(alice, app, hub):
+    response = alice.get(f"{hub.url}/hub/spawn/{ALICE}/no-such-workspace", timeout=60)
+    assert response.status_code == 404
+    assert "There is no workspace 'no-such-workspace' in OpenHexa." in html.unescape(response.text)
+    assert "unavailable" not in response.text
+
+
+def test_the_workspace_profile_sizes_the_server(alice, app, hub):
+    assert app.launch(alice, TRIAL)["success"]  # its subscription names "trial"
+    env = server_env(alice, f"{hub.url}/user/{ALICE}/{TRIAL}/")
+    assert int(env["MEM_LIMIT"]) == 2 * GIB and float(env["CPU_LIMIT"]) == 1
+    assert hub.server(ALICE, TRIAL)["user_options"] == {"profile": "trial"}
+
+
+def test_no_profile_means_the_default_one(alice, app, hub):
+    assert app.launch(alice, WORKSPACE)["success"]
+    env = server_env(alice, f"{hub.url}/user/{ALICE}/{WORKSPACE}/")
+    assert int(env["MEM_LIMIT"]) == 4 * GIB  # "standard", the default
+
+
+def test_an_unknown_profile_is_a_400_naming_the_profiles(alice, hub):
+    response = hub.api(
+        "POST",
+        f"/users/{ALICE}/servers/{WORKSPACE}",
+        json={"profile": "huge"},
+        headers={"Cookie": cookie_header(alice)},
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "There is no notebook profile 'huge' on this hub; its profiles are: trial, standard."
+    )
+    assert hub.server(ALICE, WORKSPACE) is None
+
+
+@pytest.mark.parametrize("who,flag", [("alice", "true"), ("bob", "false")])
+def test_the_git_flag_reaches_the_default_server(login, hub, who, flag):
+    session = login(who)
+    name = f"{who}@openhexa.test"
+    session.get(f"{hub.url}/hub/spawn", timeout=60)
+    wait_until(lambda: (hub.server(name) or {}).get("ready"), f"{name}'s server")
+    try:
+        assert server_env(session, f"{hub.url}/user/{name}/")["GIT_EXTENSION_ENABLED"] == flag
+    finally:
+        stop_all(hub, name)
