@@ -10,7 +10,7 @@ from selenium.webdriver.support import expected_conditions as ready
 
 from tests.conftest import DEMO
 from tests.e2e.lab import log_in_to_app, notebook_source, save_notebook, server_session, wait, wait_for_lab
-from tests.support import APP_URL, HUB_URL, wait_until
+from tests.support import APP_FRONTEND_URL, APP_URL, HUB_URL, wait_until
 
 ALICE = "alice@openhexa.test"
 WORKSPACE = "malaria-dashboards"
@@ -26,11 +26,15 @@ def no_servers(stack):
 
 def open_workspace(browser):
     """Open the workspace as people do: the App's page, which starts the server and frames it."""
-    browser.get(f"{APP_URL}/workspaces/{WORKSPACE}/notebooks")
+    browser.get(f"{APP_FRONTEND_URL}/workspaces/{WORKSPACE}/notebooks")
     frame = wait(browser, ready.presence_of_element_located((By.ID, "notebooks-frame")), "the notebooks iframe", 180)
     browser.switch_to.frame(frame)
     wait_for_lab(browser)
     browser.switch_to.default_content()
+
+
+def app_answers() -> bool:
+    return requests.get(f"{APP_FRONTEND_URL}/login", timeout=2).ok
 
 
 def workspace_container(docker_client, stack):
@@ -93,11 +97,11 @@ def test_an_app_restart_keeps_people_working(browser, stack):
     server = server_session(browser, ALICE_SERVER)
 
     stack.compose("restart", "app")
-    wait_until(lambda: requests.get(f"{APP_URL}/login", timeout=2).ok, "the App to be back after a restart", 60)
+    wait_until(app_answers, "the App to be back after a restart", 60)
 
     save_notebook(server, ALICE_SERVER, "after-app-restart.ipynb", "print('still working')")
     assert notebook_source(server, ALICE_SERVER, "after-app-restart.ipynb") == "print('still working')"
-    browser.get(f"{APP_URL}/")
+    browser.get(f"{APP_FRONTEND_URL}/")
     wait(browser, ready.presence_of_element_located((By.ID, "whoami")), "the App's home page, still logged in")
     open_workspace(browser)
 
@@ -121,7 +125,7 @@ def test_with_the_app_down_the_hub_says_so_and_recovers(browser, stack):
         assert status == 503
     finally:
         stack.compose("start", "app")
-    wait_until(lambda: requests.get(f"{APP_URL}/login", timeout=2).ok, "the App to be back")
+    wait_until(app_answers, "the App to be back")
     browser.get(f"{HUB_URL}/hub/login")  # the App session outlived the outage
     wait(browser, lambda b: b.current_url.startswith(f"{HUB_URL}/user/"), "alice's way to her server", 120)
 

@@ -1,7 +1,6 @@
 """OpenHexa notebooks as people use them: a real Chromium through the App, the hub and JupyterLab."""
 
 import re
-from urllib.parse import unquote
 
 import pytest
 import requests
@@ -11,10 +10,11 @@ from selenium.webdriver.support import expected_conditions as ready
 
 from tests.conftest import DEMO
 from tests.e2e.lab import log_in_to_app, run_in_new_notebook, wait, wait_for_lab
-from tests.support import APP_URL, HUB_URL, ROOT, app_session, wait_until
+from tests.support import APP_FRONTEND_URL, APP_URL, HUB_URL, ROOT, app_session, launch_notebook_server, wait_until
 
-FIXTURES = yaml.safe_load((ROOT / "tests" / "mockapp" / "fixtures.yaml").read_text())
+FIXTURES = yaml.safe_load((ROOT / "mockapp" / "fixtures.yaml").read_text())
 ALICE = "alice@openhexa.test"
+MIXED = "mixed.case+tag@openhexa.test"  # the hub's name for Mixed.Case+tag@openhexa.test
 WORKSPACE = "malaria-dashboards"
 WORKSPACE_ENV = FIXTURES["workspaces"][WORKSPACE]["env"]
 
@@ -22,7 +22,7 @@ WORKSPACE_ENV = FIXTURES["workspaces"][WORKSPACE]["env"]
 @pytest.fixture(autouse=True)
 def no_servers(stack):
     """Every scenario starts with nobody's server running."""
-    for who in ("alice@openhexa.test", "bob@openhexa.test", "mixed.case+tag@openhexa.test"):
+    for who in ("alice@openhexa.test", "bob@openhexa.test", "carol@openhexa.test", MIXED):
         stack.stop_servers(who)
 
 
@@ -39,7 +39,7 @@ def frame_ancestors(response) -> set[str]:
 
 def test_anonymous_visit_logs_in_through_the_app_and_opens_jupyterlab(browser):
     browser.get(f"{HUB_URL}/hub/")
-    wait(browser, ready.url_contains(f"{APP_URL}/login"), "the App's login page")
+    wait(browser, ready.url_contains(f"{APP_FRONTEND_URL}/login"), "the App's login page (its frontend's)")
     log_in_to_app(browser, "alice", start=browser.current_url)
     wait(browser, ready.url_contains(f"{HUB_URL}/user/"), "the way back to alice's server", 120)
     wait_for_lab(browser)
@@ -52,14 +52,21 @@ def test_a_notebook_sees_the_default_credentials(browser):
     run_in_new_notebook(browser, "import os; print(os.environ['HEXA_NOTEBOOKS_GREETING'])", greeting)
 
 
-def test_a_workspace_opens_in_the_apps_iframe_with_its_credentials(browser):
-    log_in_to_app(browser, "alice")
-    browser.get(f"{APP_URL}/workspaces/{WORKSPACE}/notebooks")
+def open_workspace_in_the_app(browser, workspace: str = WORKSPACE):
+    """The App's notebooks page: it launches the server, polls until ready, then frames it."""
+    browser.get(f"{APP_FRONTEND_URL}/workspaces/{workspace}/notebooks")
     frame = wait(
         browser, ready.presence_of_element_located((By.ID, "notebooks-frame")), "the App's notebooks iframe", 180
     )
+    src = frame.get_attribute("src")
     browser.switch_to.frame(frame)
     wait_for_lab(browser)
+    return src
+
+
+def test_a_workspace_opens_in_the_apps_iframe_with_its_credentials(browser):
+    log_in_to_app(browser, "alice")
+    open_workspace_in_the_app(browser)
     password = WORKSPACE_ENV["WORKSPACE_DATABASE_PASSWORD"]
     output = run_in_new_notebook(
         browser,
@@ -73,51 +80,100 @@ def test_hub_and_notebook_allow_only_the_app_to_frame_them(browser, stack):
     log_in_to_app(browser, "alice", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
     wait_for_lab(browser)
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
-    expected = {"'self'", APP_URL}
+    expected = {"'self'", APP_URL, APP_FRONTEND_URL}
     assert frame_ancestors(requests.get(f"{HUB_URL}/hub/login", allow_redirects=False, timeout=30)) == expected
     server = requests.get(f"{HUB_URL}/user/{ALICE}/api", cookies=cookies, timeout=30)
     assert server.status_code == 200
     assert frame_ancestors(server) == expected
 
 
-def test_bob_cannot_open_alices_server_or_workspace(browser, stack):
-    # Alice has a workspace server running.
-    alice = app_session(APP_URL, *DEMO["alice"])
-    assert alice.get(f"{APP_URL}/workspaces/{WORKSPACE}/notebooks", timeout=200).status_code == 200
+def test_bob_cannot_open_alices_server(browser, stack):
+    alice = app_session(APP_FRONTEND_URL, *DEMO["alice"])
+    assert launch_notebook_server(APP_FRONTEND_URL, alice, WORKSPACE).get("success")
 
     log_in_to_app(browser, "bob", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
     wait(browser, ready.url_contains(f"{HUB_URL}/"), "bob's way to the hub", 120)
     browser.get(f"{HUB_URL}/user/{ALICE}/{WORKSPACE}/lab")
-    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".error, #notebooks-error, .jp-Launcher"), "a page")
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".error, .jp-Launcher"), "a page")
     assert not browser.find_elements(By.CSS_SELECTOR, ".jp-Launcher"), "bob sees alice's JupyterLab"
     assert re.search(r"40[34]", browser.page_source), "no refusal page for bob"
 
-    browser.get(f"{APP_URL}/workspaces/{WORKSPACE}/notebooks")
-    error = wait(browser, ready.presence_of_element_located((By.ID, "notebooks-error")), "the App's refusal", 120)
-    assert "may not open notebooks" in error.text
+
+@pytest.mark.parametrize(
+    "who,text",
+    [("bob", "You may not open notebooks in this workspace."), ("carol", "does not exist, or you are not one")],
+    ids=["viewer", "not-a-member"],
+)
+def test_people_who_may_not_launch_notebooks_see_the_apps_refusal(browser, stack, who, text):
+    log_in_to_app(browser, who)
+    browser.get(f"{APP_FRONTEND_URL}/workspaces/{WORKSPACE}/notebooks")
+    error = wait(browser, ready.presence_of_element_located((By.ID, "notebooks-error")), "the App's refusal", 60)
+    assert text in error.text
     assert not browser.find_elements(By.ID, "notebooks-frame")
+    assert not stack.servers(f"{who}@openhexa.test")
 
 
-def test_logging_out_of_the_app_stops_servers_and_voids_hub_cookies(browser, stack):
-    log_in_to_app(browser, "alice", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
-    wait_for_lab(browser)
-    old_cookie = hub_login_cookie(browser)
-    assert stack.servers(ALICE)
+@pytest.mark.parametrize(
+    "workspace,status,text",
+    [
+        ("no-such-workspace", "404", "There is no workspace 'no-such-workspace' in OpenHexa."),
+        (WORKSPACE, "403", f"You may not open notebooks in the workspace '{WORKSPACE}'."),
+    ],
+    ids=["unknown-workspace", "not-a-member"],
+)
+def test_the_hub_says_why_it_refuses_a_workspace(browser, stack, workspace, status, text):
+    log_in_to_app(browser, "carol", start=f"{APP_URL}/login?next={HUB_URL}/hub/home")
+    wait(browser, ready.url_contains(f"{HUB_URL}/hub/home"), "carol's hub home", 120)
+    browser.get(f"{HUB_URL}/hub/spawn/carol@openhexa.test/{workspace}")
+    error = wait(browser, ready.presence_of_element_located((By.CSS_SELECTOR, ".error")), "the hub's error page")
+    assert status in error.text and text in error.text
+    assert "unavailable" not in error.text
 
-    browser.get(f"{APP_URL}/")
+
+def api_token(cookies: dict, name: str) -> str:
+    """A token the person creates on the hub's REST API with their browser's cookies."""
+    session = requests.Session()
+    for cookie_name, value in cookies.items():
+        session.cookies.set(cookie_name, value)
+    response = session.post(
+        f"{HUB_URL}/hub/api/users/{name}/tokens",
+        json={"note": "a script of mine"},
+        headers={"X-XSRFToken": cookies["_xsrf"]},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
+
+
+def test_logging_out_of_the_app_stops_servers_and_voids_hub_cookies_and_tokens(browser, stack):
+    log_in_to_app(browser, "alice")
+    open_workspace_in_the_app(browser)
+    browser.switch_to.default_content()
+    browser.get(f"{HUB_URL}/hub/home")
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    old_cookie, token = cookies["jupyterhub-hub-login"], api_token(cookies, ALICE)
+    assert WORKSPACE in stack.servers(ALICE)
+
+    browser.get(f"{APP_FRONTEND_URL}/")
     wait(browser, ready.element_to_be_clickable((By.ID, "logout")), "the App's logout button").click()
-    wait(browser, ready.url_contains(f"{APP_URL}/login"), "the App's login page after logout", 120)
+    wait(browser, ready.url_contains(f"{APP_FRONTEND_URL}/login"), "the App's login page after logout", 120)
 
     wait_until(lambda: not stack.servers(ALICE), "alice's servers to stop after logout", timeout=60)
     copy = requests.get(f"{HUB_URL}/hub/api/user", cookies={"jupyterhub-hub-login": old_cookie}, timeout=30)
-    assert copy.status_code == 403
+    assert copy.status_code == 403, "the copied hub cookie still works"
+    script = requests.get(f"{HUB_URL}/hub/api/user", headers={"Authorization": f"token {token}"}, timeout=30)
+    assert script.status_code == 403, "the API token survived the logout"
     browser.get(f"{HUB_URL}/hub/")
-    wait(browser, ready.url_contains(f"{APP_URL}/login"), "the App's login page on the next visit")
+    wait(browser, ready.url_contains(f"{APP_FRONTEND_URL}/login"), "the App's login page on the next visit")
 
 
-def test_a_mixed_case_plus_tag_email_works_end_to_end(browser, stack):
-    log_in_to_app(browser, "mixed", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
-    wait_for_lab(browser)
-    server = stack.servers("mixed.case+tag@openhexa.test")[""]
-    assert server["ready"]
-    assert unquote(server["url"]) == "/user/mixed.case+tag@openhexa.test/"
+def test_a_mixed_case_email_opens_a_workspace_through_the_apps_launch_flow(browser, stack):
+    log_in_to_app(browser, "mixed")
+    src = open_workspace_in_the_app(browser)
+    # The URL the App builds: the email as stored, the part before @ percent-encoded.
+    assert src == f"{HUB_URL}/user/Mixed.Case%2Btag@openhexa.test/{WORKSPACE}/"
+    output = run_in_new_notebook(browser, "import os; print(os.environ['JUPYTERHUB_USER'])", MIXED)
+    assert output.strip() == MIXED
+    assert stack.servers(MIXED)[WORKSPACE]["ready"]
+    # JupyterLab in the iframe asks nothing: no news prompt over the workspace.
+    assert "official Jupyter news" not in browser.page_source
