@@ -124,8 +124,9 @@ class WorkspaceCredentials(ContractHandler):
             return 401, {}
         if not user.may_launch(slug):
             return 401, {"error": "User does not have permission to launch notebooks"}
+        env = {**workspace.env, **self.conf.storage_env(workspace.env["WORKSPACE_BUCKET_NAME"], self.state.storage)}
         image = workspace.docker_image or self.conf.default_workspace_image
-        return 200, {"env": workspace.env, "notebooks_server_hash": server_hash(workspace, user), "image": image}
+        return 200, {"env": env, "notebooks_server_hash": server_hash(workspace, user), "image": image}
 
 
 class Logout(DjangoHandler):

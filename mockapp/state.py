@@ -22,6 +22,10 @@ LAUNCHING_ROLES = ("admin", "editor")
 ROLES = ("admin", "editor", "viewer")
 
 
+def optional_path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
 def env_flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes")
 
@@ -41,6 +45,13 @@ class Settings:
     default_workspace_image: str = APP_DEFAULT_IMAGE  # DEFAULT_WORKSPACE_IMAGE
     # CSRF_TRUSTED_ORIGINS' hosts [MOCK_APP_TRUSTED_HOSTS].
     trusted_hosts: tuple[str, ...] = ("localhost", "127.0.0.1")
+    # The 'local' storage engine (files/backends/fs.py): where buckets are folders
+    # [MOCK_APP_STORAGE_DIR], and the same folder as the Docker engine sees it
+    # [MOCK_APP_STORAGE_BIND_PATH, the App's ext_bind_path; default: the same path].
+    storage_engine: str = "local"  # [MOCK_APP_STORAGE_ENGINE]: local, s3, gcp or azure, for every workspace
+    s3_endpoint_url: str | None = None  # [MOCK_APP_S3_ENDPOINT_URL]: replaces the fixtures' endpoint
+    storage_dir: Path = Path("/tmp/openhexa-mockapp-buckets")
+    storage_bind_path: Path | None = None
     sessions_file: Path | None = None  # [MOCK_APP_SESSIONS]: sessions outlive a restart, as Django's do
     test_controls: bool = False  # [MOCK_APP_TEST_CONTROLS]: /_mock/... answers only when true
 
@@ -56,9 +67,62 @@ class Settings:
             frontend_url=frontend,
             default_workspace_image=env.get("DEFAULT_WORKSPACE_IMAGE", cls.default_workspace_image),
             trusted_hosts=tuple(h.strip() for h in trusted.split(",") if h.strip()),
-            sessions_file=Path(env["MOCK_APP_SESSIONS"]) if env.get("MOCK_APP_SESSIONS") else None,
+            storage_engine=env.get("MOCK_APP_STORAGE_ENGINE") or cls.storage_engine,
+            s3_endpoint_url=env.get("MOCK_APP_S3_ENDPOINT_URL"),
+            storage_dir=Path(env.get("MOCK_APP_STORAGE_DIR") or cls.storage_dir),
+            storage_bind_path=optional_path(env.get("MOCK_APP_STORAGE_BIND_PATH")),
+            sessions_file=optional_path(env.get("MOCK_APP_SESSIONS")),
             test_controls=env_flag(env.get("MOCK_APP_TEST_CONTROLS")),
         )
+
+    def storage_env(self, bucket: str, storage: dict) -> dict[str, str]:
+        """``WORKSPACE_STORAGE_ENGINE`` and ``get_bucket_mount_config`` of the App's storage backend."""
+        engine = self.storage_engine
+        env = {"WORKSPACE_STORAGE_ENGINE": engine}
+        settings = storage.get(engine, {})
+        prefix = "WORKSPACE_STORAGE_ENGINE_"
+        if engine == "local":
+            env.update(self.local_mount_config(bucket))
+        elif engine == "s3":  # files/backends/s3.py
+            endpoint = self.s3_endpoint_url if self.s3_endpoint_url is not None else settings["endpoint_url"]
+            env.update(
+                {
+                    f"{prefix}S3_BUCKET_NAME": bucket,
+                    f"{prefix}S3_REGION_NAME": settings["region_name"],
+                    f"{prefix}S3_ENDPOINT_URL": endpoint,
+                    f"{prefix}S3_ACCESS_KEY_ID": settings["access_key_id"],
+                    f"{prefix}S3_SECRET_ACCESS_KEY": settings["secret_access_key"],
+                }
+            )
+            if settings.get("session_token"):
+                env[f"{prefix}S3_SESSION_TOKEN"] = settings["session_token"]
+        elif engine == "gcp":  # files/backends/gcp.py
+            env.update({f"{prefix}GCP_BUCKET_NAME": bucket, f"{prefix}GCP_ACCESS_TOKEN": settings["access_token"]})
+        elif engine == "azure":  # files/backends/azure.py
+            env.update(
+                {
+                    f"{prefix}AZURE_ACCOUNT_NAME": settings["account_name"],
+                    f"{prefix}AZURE_STORAGE_SAS_TOKEN": settings["sas_token"],
+                }
+            )
+        else:
+            raise ValueError(f"MOCK_APP_STORAGE_ENGINE={engine!r}: use local, s3, gcp or azure")
+        return env
+
+    def local_mount_config(self, bucket: str) -> dict[str, str]:
+        """``FileSystemStorage.get_bucket_mount_config``: the bucket's folder as the Docker engine sees it.
+
+        The App creates a bucket's folder with the workspace; the mock does it here, writable
+        by the notebook user (uid 1000, gid 100) as the App's permission settings would make it.
+        """
+        folder = self.storage_dir / bucket
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            if os.geteuid() == 0:
+                os.chown(folder, 1000, 100)
+            else:
+                folder.chmod(0o777)
+        return {"WORKSPACE_STORAGE_MOUNT_PATH": str((self.storage_bind_path or self.storage_dir) / bucket)}
 
     @property
     def frontend_port(self) -> int | None:
@@ -115,6 +179,7 @@ class State:
 
     users: dict[str, User]  # by email as stored
     workspaces: dict[str, Workspace]
+    storage: dict = field(default_factory=dict)  # each engine's settings (fixtures' `storage`)
     sessions: dict[str, str] = field(default_factory=dict)  # sessionid -> email
     sessions_file: Path | None = None
     mode: str = "ok"
@@ -146,7 +211,13 @@ class State:
             for slug, raw in (data.get("workspaces") or {}).items()
         }
         sessions = json.loads(sessions_file.read_text()) if sessions_file and sessions_file.exists() else {}
-        return cls(users=users, workspaces=workspaces, sessions=sessions, sessions_file=sessions_file)
+        return cls(
+            users=users,
+            workspaces=workspaces,
+            storage=data.get("storage") or {},
+            sessions=sessions,
+            sessions_file=sessions_file,
+        )
 
     def find_user(self, email: str) -> User | None:
         """Django's ModelBackend: the email exactly as stored (PostgreSQL compares case)."""

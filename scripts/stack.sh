@@ -17,6 +17,8 @@ compose() {
 }
 
 export OPENHEXA_STACK=$COMPOSE_PROJECT_NAME
+# The workspace buckets of the 'local' storage engine; they outlive `make down`, as the App's data does.
+export OPENHEXA_BUCKETS=${OPENHEXA_BUCKETS:-$PWD/.buckets}
 # What this stack's hub started: servers (by label) and workspace volumes (by name).
 spawned() { docker ps -aq --filter label=org.openhexa.notebooks=server --filter "label=org.openhexa.notebooks.stack=$OPENHEXA_STACK"; }
 volumes() { docker volume ls -q --filter "name=^${OPENHEXA_STACK}-(home|workspace)-"; }

@@ -167,6 +167,10 @@ class MockApp:
             "NOTEBOOKS_URL": hub_url,
             "HUB_API_TOKEN": hub_api_token,
             "MOCK_APP_TEST_CONTROLS": "1",
+            # A cloud engine, as Kubernetes deployments have; its endpoint refuses at once.
+            "MOCK_APP_STORAGE_ENGINE": "s3",
+            "MOCK_APP_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+            "MOCK_APP_STORAGE_DIR": str(log_dir / "buckets"),
         }
         process = Process.start(
             "mock App",
@@ -382,10 +386,16 @@ class Stack:
 
     project: str = "openhexa-e2e"
     api_token: str = "e2e-openhexa-app-token"
+    buckets: Path = Path("/tmp/openhexa-e2e-buckets")  # the 'local' engine's bucket folders
 
     @property
     def env(self) -> dict:
-        return {**os.environ, "COMPOSE_PROJECT_NAME": self.project, "HUB_API_TOKEN": self.api_token}
+        return {
+            **os.environ,
+            "COMPOSE_PROJECT_NAME": self.project,
+            "HUB_API_TOKEN": self.api_token,
+            "OPENHEXA_BUCKETS": str(self.buckets),
+        }
 
     def script(self, *args: str, check: bool = True) -> str:
         result = subprocess.run(
@@ -398,12 +408,13 @@ class Stack:
     @classmethod
     def up(cls) -> Stack:
         stack = cls()
-        stack.script("down", check=False)  # leftovers of an interrupted run
+        stack.down()  # leftovers of an interrupted run
         stack.script("up")
         return stack
 
     def down(self):
         self.script("down", check=False)
+        shutil.rmtree(self.buckets, ignore_errors=True)
 
     def logs(self) -> str:
         return self.script("logs", check=False)

@@ -376,6 +376,11 @@ class OpenHexaAuthenticator(Authenticator):
         self._choose_image(spawner, workspace, credentials.image)
         spawn.name_after_hash(spawner, credentials.server_hash)
         spawn.drop_personal_volumes(spawner)
+        try:
+            spawn.bind_local_storage(spawner, credentials.env)
+        except spawn.LocalStorageRefused as error:
+            self.log.error("Workspace %s uses the 'local' storage engine under KubeSpawner: refused", workspace)
+            raise refusal(502, str(error)) from None
         spawn.label_workspace(spawner, workspace)
         env = dict(credentials.env, **self.server_settings(), HEXA_WORKSPACE=workspace)
         spawn.add_environment(spawner, env)
@@ -391,13 +396,12 @@ class OpenHexaAuthenticator(Authenticator):
 
     def _choose_image(self, spawner, workspace: str, image: str | None):
         """Run the image the App names, when this hub allows it; the App's default means the hub's own."""
-        if not hasattr(spawner, "image"):
-            return
         # The spawner object outlives a server: remember its configured image, so a
         # workspace that goes back to the default gets it back.
-        own = spawner.__dict__.setdefault("_openhexa_own_image", spawner.image)
+        own = spawner.__dict__.setdefault("_openhexa_own_image", getattr(spawner, "image", None))
         if not image or image == self.app_default_image:
-            spawner.image = own
+            if own is not None:
+                spawner.image = own
             return
         if not spawn.image_allowed(image, own, self.allowed_images):
             self.log.error("Workspace %s asked for image %s, not allowed", workspace, image)

@@ -15,7 +15,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Unicode, default
 
 from .errors import refusal
-from .spawn import ProfileList
+from .spawn import ProfileList, escape_template
 from .traits import EnvInt, EnvUnicode
 
 
@@ -66,6 +66,11 @@ class StartSlots:
         self.starting -= 1
 
 
+def _target(volume) -> str:
+    """Where a DockerSpawner volume is mounted: its value is the path, or a dict with ``bind``."""
+    return volume.get("bind", "") if isinstance(volume, dict) else volume
+
+
 # One queue per hub: a hub runs one event loop; keyed so tests' loops never share one.
 _start_slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -99,6 +104,13 @@ class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
         "/home/jovyan/workspace",
         help="Where the workspace volume is mounted in the server (the image's OPENHEXA_WORKSPACE_DIR).",
     ).tag(config=True)
+
+    workspace_host_path = Unicode(
+        "",
+        help="""The workspace's folder on the Docker host, bound at workspace_dir: the App's
+        WORKSPACE_STORAGE_MOUNT_PATH for the 'local' storage engine (set by the spawn hooks).
+        Empty: a Docker volume of the stack's, one per workspace.""",
+    )
 
     _turn: asyncio.Future | None = None  # this spawner's place in the start line, while in it
 
@@ -156,8 +168,8 @@ class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
             ) from None
 
     async def start(self):
-        if self.name:  # a workspace server: the workspace's folder, shared by its members
-            self.volumes = {**self.volumes, f"{self.stack}-workspace-{{servername}}": self.workspace_dir}
+        if self.name:
+            self.volumes = self.workspace_volumes()
         slots = self._slots()
         await self._take_slot(slots)
         try:
@@ -167,6 +179,13 @@ class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
         finally:
             slots.release()
         return started
+
+    def workspace_volumes(self) -> dict:
+        """A workspace server's volumes: its folder (the App's for 'local', else a volume of the
+        stack's, shared by the workspace's members) at workspace_dir, and whatever else it had."""
+        source = escape_template(self.workspace_host_path) or f"{self.stack}-workspace-{{servername}}"
+        others = {k: v for k, v in self.volumes.items() if _target(v) != self.workspace_dir}
+        return {**others, source: {"bind": self.workspace_dir, "mode": "rw"}}
 
     def _slots(self) -> StartSlots:
         loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import posixpath
 import re
 from dataclasses import dataclass, field
 
@@ -233,6 +234,48 @@ def load_profiles(path) -> list[dict]:
     if not isinstance(data, list) or not all(isinstance(p, dict) and p.get("slug") for p in data):
         raise ValueError(f"{path}: not a list of profiles with a slug each")
     return data
+
+
+# -- the 'local' storage engine --------------------------------------------------------
+
+LOCAL_ON_KUBERNETES = (
+    "This workspace keeps its files on the OpenHexa App's own machine (storage engine 'local'), "
+    "which notebooks on Kubernetes cannot reach. The 'local' engine is for single-machine "
+    "deployments; on Kubernetes the App needs a cloud storage engine (s3, gcp or azure)."
+)
+
+
+class LocalStorageRefused(ValueError):
+    """The 'local' engine cannot work under this spawner."""
+
+
+def bind_local_storage(spawner, env: dict[str, str]) -> str | None:
+    """The 'local' engine: the App's folder of the bucket becomes the workspace folder.
+
+    The App sends WORKSPACE_STORAGE_MOUNT_PATH, the bucket's folder as the Docker
+    engine sees it. Under DockerSpawner it is bound at the workspace folder; under
+    KubeSpawner it is refused (:class:`LocalStorageRefused`). Returns the path bound.
+    """
+    path = env.get("WORKSPACE_STORAGE_MOUNT_PATH", "") if env.get("WORKSPACE_STORAGE_ENGINE") == "local" else ""
+    if hasattr(spawner, "workspace_host_path"):
+        spawner.workspace_host_path = ""  # a server of another engine last time
+    if not path:
+        return None
+    if is_kubespawner(spawner):
+        raise LocalStorageRefused(LOCAL_ON_KUBERNETES)
+    if not posixpath.isabs(path) or posixpath.normpath(path) != path:
+        raise BadCredentials("WORKSPACE_STORAGE_MOUNT_PATH is not an absolute, normalised path")
+    if hasattr(spawner, "workspace_host_path"):  # HostNetworkDockerSpawner binds it when it starts
+        spawner.workspace_host_path = path
+    elif hasattr(spawner, "volumes") and isinstance(spawner.volumes, dict):  # another DockerSpawner
+        target = getattr(spawner, "workspace_dir", "/home/jovyan/workspace")
+        spawner.volumes = {**spawner.volumes, escape_template(path): {"bind": target, "mode": "rw"}}
+    return path
+
+
+def escape_template(value: str) -> str:
+    """DockerSpawner expands ``{...}`` in volume names as templates: keep a path as it is."""
+    return value.replace("{", "{{").replace("}", "}}")
 
 
 # -- labels --------------------------------------------------------------------------

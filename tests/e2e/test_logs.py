@@ -7,6 +7,7 @@ from tests.support import ROOT
 
 FIXTURES = yaml.safe_load((ROOT / "mockapp" / "fixtures.yaml").read_text())
 SECRET_NAMES = ("PASSWORD", "TOKEN", "SECRET", "KEY", "DATABASE_URL")
+STORAGE = ("access_key_id", "secret_access_key", "session_token", "access_token", "sas_token")  # fixtures' storage
 
 
 def credential_values() -> set[str]:
@@ -14,7 +15,8 @@ def credential_values() -> set[str]:
     envs = [user.get("default_credentials", {}).get("env", {}) for user in FIXTURES["users"]]
     envs += [workspace.get("env", {}) for workspace in FIXTURES["workspaces"].values()]
     values = {value for env in envs for name, value in env.items() if any(s in name for s in SECRET_NAMES)}
-    return values | {user["password"] for user in FIXTURES["users"]}
+    storage = {value for engine in FIXTURES["storage"].values() for name, value in engine.items() if name in STORAGE}
+    return values | storage | {user["password"] for user in FIXTURES["users"]}
 
 
 @pytest.mark.last

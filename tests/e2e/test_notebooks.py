@@ -177,3 +177,19 @@ def test_a_mixed_case_email_opens_a_workspace_through_the_apps_launch_flow(brows
     assert stack.servers(MIXED)[WORKSPACE]["ready"]
     # JupyterLab in the iframe asks nothing: no news prompt over the workspace.
     assert "official Jupyter news" not in browser.page_source
+
+
+def test_a_local_bucket_is_the_workspace_folder(browser, stack):
+    """The 'local' engine: the App's folder of the bucket, on this machine, bound into the server."""
+    bucket = stack.buckets / WORKSPACE_ENV["WORKSPACE_BUCKET_NAME"]
+    log_in_to_app(browser, "alice")
+    open_workspace_in_the_app(browser)  # the App creates the bucket's folder when it answers
+    (bucket / "from-the-app.csv").write_text("district,cases\nKindia,12\n")
+    code = (
+        "import pathlib; w = pathlib.Path('/home/jovyan/workspace');"
+        " (w / 'from-the-notebook.txt').write_text('written in the notebook');"
+        " print(sorted(p.name for p in w.iterdir() if not p.name.startswith('.')))"
+    )
+    output = run_in_new_notebook(browser, code, "from-the-notebook.txt")
+    assert "from-the-app.csv" in output
+    assert (bucket / "from-the-notebook.txt").read_text() == "written in the notebook"

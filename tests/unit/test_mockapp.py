@@ -7,12 +7,16 @@ The hub side of the App's calls is a recorder here: what the App sends is checke
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
 
+from mockapp.state import Settings, State
 from tests.conftest import DEMO
-from tests.support import MockApp
+from tests.support import ROOT, MockApp
+
+FIXTURES = ROOT / "mockapp" / "fixtures.yaml"
 
 AUTHENTICATE, DEFAULT, WORKSPACE_CREDENTIALS = (
     "/notebooks/authenticate/",
@@ -273,3 +277,35 @@ def test_the_test_switches_are_off_unless_started_for_tests(tmp_path):
             assert requests.get(f"{app.url}{path}", timeout=10).status_code == 404, path
     finally:
         app.stop()
+
+
+# -- storage, as the App's backends hand it out (files/backends/<engine>.py) ----------------
+
+
+def test_the_unit_tiers_app_hands_out_s3_credentials_with_a_session_token(app):
+    session = app.login(*DEMO["alice"])
+    env = csrf_post(app, session, WORKSPACE_CREDENTIALS, data={"workspace": "malaria-dashboards"}).json()["env"]
+    assert env["WORKSPACE_STORAGE_ENGINE"] == "s3"
+    assert env["WORKSPACE_STORAGE_ENGINE_S3_BUCKET_NAME"] == env["WORKSPACE_BUCKET_NAME"]
+    for name in ("REGION_NAME", "ENDPOINT_URL", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN"):
+        assert env[f"WORKSPACE_STORAGE_ENGINE_S3_{name}"], name
+
+
+@pytest.mark.parametrize(
+    "engine,names",
+    [
+        ("gcp", {"WORKSPACE_STORAGE_ENGINE_GCP_BUCKET_NAME", "WORKSPACE_STORAGE_ENGINE_GCP_ACCESS_TOKEN"}),
+        ("azure", {"WORKSPACE_STORAGE_ENGINE_AZURE_ACCOUNT_NAME", "WORKSPACE_STORAGE_ENGINE_AZURE_STORAGE_SAS_TOKEN"}),
+    ],
+)
+def test_each_cloud_engine_hands_out_its_own_settings(engine, names):
+    state = State.load(FIXTURES)
+    env = Settings(storage_engine=engine).storage_env("hexa-ws", state.storage)
+    assert set(env) == {"WORKSPACE_STORAGE_ENGINE"} | names and env["WORKSPACE_STORAGE_ENGINE"] == engine
+
+
+def test_the_local_engine_hands_out_the_buckets_folder_as_the_docker_engine_sees_it(tmp_path):
+    conf = Settings(storage_engine="local", storage_dir=tmp_path / "data", storage_bind_path=Path("/srv/data"))
+    env = conf.storage_env("hexa-ws", {})
+    assert env == {"WORKSPACE_STORAGE_ENGINE": "local", "WORKSPACE_STORAGE_MOUNT_PATH": "/srv/data/hexa-ws"}
+    assert (tmp_path / "data" / "hexa-ws").is_dir()  # the App makes the bucket's folder

@@ -125,6 +125,8 @@ def test_no_credential_reaches_the_logs_or_the_database(alice, hub):
     wait_ready(hub, ALICE, WORKSPACE)
     secrets = [v for v in WORKSPACE_ENV.values() if len(v) > 12 and "/" not in v]
     secrets += list(FIXTURES["users"][0]["default_credentials"]["env"].values())
+    s3 = FIXTURES["storage"]["s3"]  # the unit tier's mock App hands out s3 credentials
+    secrets += [s3["access_key_id"], s3["secret_access_key"], s3["session_token"]]
     log = hub.process.log()
     database = hub.database_bytes()
     for secret in secrets:

@@ -205,3 +205,32 @@ def test_a_workspace_back_on_the_apps_default_image_gets_the_hubs_own_again():
     with pytest.raises(HTTPError) as refused:
         auth._choose_image(spawner, "malaria-dashboards", "evil/miner")
     assert refused.value.status_code == 403 and "evil/miner" in refused.value.jupyterhub_message
+
+
+LOCAL = {"WORKSPACE_STORAGE_ENGINE": "local", "WORKSPACE_STORAGE_MOUNT_PATH": "/srv/openhexa/buckets/hexa-ws"}
+
+
+def test_local_storage_is_bound_at_the_workspace_folder_under_docker():
+    spawner = docker(HostNetworkDockerSpawner)
+    assert spawn.bind_local_storage(spawner, LOCAL) == LOCAL["WORKSPACE_STORAGE_MOUNT_PATH"]
+    volumes = spawner.workspace_volumes()
+    assert volumes == {"/srv/openhexa/buckets/hexa-ws": {"bind": "/home/jovyan/workspace", "mode": "rw"}}
+
+
+def test_a_workspace_that_leaves_local_storage_gets_its_docker_volume_back():
+    spawner = docker(HostNetworkDockerSpawner, stack="s")
+    spawn.bind_local_storage(spawner, LOCAL)
+    spawner.volumes = spawner.workspace_volumes()  # as a first start leaves it
+    assert spawn.bind_local_storage(spawner, {"WORKSPACE_STORAGE_ENGINE": "s3"}) is None
+    assert spawner.workspace_volumes() == {"s-workspace-{servername}": {"bind": "/home/jovyan/workspace", "mode": "rw"}}
+
+
+def test_local_storage_is_refused_under_kubernetes():
+    with pytest.raises(spawn.LocalStorageRefused, match="single-machine deployments"):
+        kube_pod(lambda s: spawn.bind_local_storage(s, LOCAL))
+
+
+@pytest.mark.parametrize("path", ["relative/bucket", "/srv/buckets/../etc", "/srv//buckets"])
+def test_a_local_storage_path_must_be_absolute_and_normalised(path):
+    with pytest.raises(spawn.BadCredentials):
+        spawn.bind_local_storage(docker(HostNetworkDockerSpawner), {**LOCAL, "WORKSPACE_STORAGE_MOUNT_PATH": path})

@@ -108,7 +108,7 @@ def answer_with_image(app, image: str):
 def test_an_image_outside_the_policy_is_refused_naming_it_and_the_setting(alice, app, hub):
     answer_with_image(app, "somebody/else:1")
     result = app.launch(alice, WORKSPACE)
-    assert "403 Client Error" in result["errors"][0]["message"]  # what the App shows, as it words it
+    assert "403 Client Error" in result["errors"][0]["message"], result  # what the App shows, as it words it
     response = hub.api("POST", f"/users/{ALICE}/servers/{WORKSPACE}", json={}, headers={"Cookie": cookie_header(alice)})
     assert response.status_code == 403
     message = response.json()["message"]
