@@ -13,13 +13,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
-from tests.support import free_port, wait_until
+from tests.support import StandInServer, free_port, wait_until
 
 GIT_LAB_EXTENSION = "@jupyterlab/git"
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
@@ -42,25 +40,14 @@ CONFIG_DATA = re.compile(r'<script id="jupyter-config-data" type="application/js
 def hub_api():
     """A stand-in for the hub's /hub/api: its version, and alice as the owner of PERSON_TOKEN."""
 
-    class Answer(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            model = {"version": "5.5.4"}
-            if self.path.startswith("/hub/api/user") and self.headers.get("Authorization") == f"token {PERSON_TOKEN}":
-                model = {"kind": "user", "name": "alice", "admin": False, "groups": [], "scopes": [ACCESS]}
-            body = json.dumps(model).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("X-JupyterHub-Version", "5.5.4")
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(request):
+        model = {"version": "5.5.4"}
+        if request.path.startswith("/hub/api/user") and request.headers.get("Authorization") == f"token {PERSON_TOKEN}":
+            model = {"kind": "user", "name": "alice", "admin": False, "groups": [], "scopes": [ACCESS]}
+        return 200, {"X-JupyterHub-Version": "5.5.4"}, model
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hub/api"
-    server.shutdown()
+    with StandInServer(answer) as hub:
+        yield f"{hub.url}/hub/api"
 
 
 class Lab:

@@ -1,13 +1,9 @@
 """The entrypoint's modes, checked by running containers and reading their logs and answers."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import requests
 
-from tests.support import free_port, wait_until
+from tests.support import StandInServer, free_port, wait_until
 
 CSP = "frame-ancestors 'self' http://localhost:8000"
 
@@ -34,23 +30,9 @@ def test_notebook_serves_api_with_the_csp(notebook):
 @pytest.fixture
 def hub_api():
     """A stand-in for the hub's /hub/api, which jupyterhub-singleuser checks before serving."""
-
-    class Answer(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            body = json.dumps({"version": "5.5.4"}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("X-JupyterHub-Version", "5.5.4")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hub/api"
-    server.shutdown()
+    version = {"X-JupyterHub-Version": "5.5.4"}
+    with StandInServer(lambda request: (200, version, {"version": "5.5.4"})) as hub:
+        yield f"{hub.url}/hub/api"
 
 
 def test_singleuser_with_a_hub_token_runs_jupyterhub_singleuser(notebook, hub_api):

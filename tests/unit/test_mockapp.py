@@ -5,8 +5,6 @@ The hub side of the App's calls is a recorder here: what the App sends is checke
 """
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ import requests
 
 from mockapp.state import Settings, State
 from tests.conftest import DEMO
-from tests.support import ROOT, MockApp
+from tests.support import ROOT, MockApp, StandInServer
 
 FIXTURES = ROOT / "mockapp" / "fixtures.yaml"
 
@@ -143,55 +141,30 @@ def submit_login(app, email, password):
 # -- the App's calls to the hub (notebooks/schema.py, notebooks/api.py, the logout view) ----
 
 
-class HubRecorder(BaseHTTPRequestHandler):
-    """A stand-in hub that records each request and answers from a script."""
-
-    def _handle(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        self.server.requests.append(
-            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body.decode()}
-        )
-        status, answer, headers = self.server.script(self.command, self.path)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        data = json.dumps(answer).encode() if answer is not None else b""
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = _handle
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def recorded_hub(tmp_path):
-    """The mock App (test controls on) calling a recording hub; yields (app, server)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HubRecorder)
-    server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    app = MockApp.start(tmp_path, hub_url=url, hub_api_token="app-token")
-    yield app, server
-    app.stop()
-    server.shutdown()
+    """The mock App (test controls on) calling a stand-in hub that records; yields (app, hub).
+
+    A test sets ``hub.script = lambda method, path: (status, headers, body)``.
+    """
+    with StandInServer(lambda request: hub.script(request.method, request.path)) as hub:
+        hub.script = lambda method, path: (404, {}, None)
+        app = MockApp.start(tmp_path, hub_url=hub.url, hub_api_token="app-token")
+        yield app, hub
+        app.stop()
 
 
 def test_logout_calls_the_hub_from_the_backend_with_the_app_cookies_only(recorded_hub):
     app, hub = recorded_hub
-    hub.script = lambda method, path: (302, None, {"Location": "/hub/elsewhere"})
+    hub.script = lambda method, path: (302, {"Location": "/hub/elsewhere"}, None)
     session = app.login(*DEMO["alice"])
     cookies = {name: session.cookies[name] for name in ("sessionid", "csrftoken")}
     response = app.logout(session)
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     (call,) = hub.requests  # the redirect was not followed
-    assert (call["method"], call["path"]) == ("GET", "/hub/logout")
-    assert "Authorization" not in call["headers"] and "Referer" not in call["headers"]
-    sent = dict(part.split("=", 1) for part in call["headers"]["Cookie"].split("; "))
+    assert (call.method, call.path) == ("GET", "/hub/logout")
+    assert "Authorization" not in call.headers and "Referer" not in call.headers
+    sent = dict(part.split("=", 1) for part in call.headers["Cookie"].split("; "))
     assert sent == cookies
     # The App's session is over afterwards.
     assert csrf_post(app, session, AUTHENTICATE).status_code == 302
@@ -203,12 +176,12 @@ def test_launching_calls_the_hub_as_launch_notebook_server_does(recorded_hub):
 
     def script(method, path):
         if method == "GET" and path.startswith("/hub/api/users/"):
-            return (200, {"servers": users}, {"Content-Type": "application/json"}) if users else (404, None, {})
+            return (200, {}, {"servers": users}) if users else (404, {}, None)
         if method == "POST" and "/servers/" in path:
             users["survey-trial"] = {"ready": False}
         elif method == "POST":
             users.setdefault("_created", True)
-        return 201, {}, {"Content-Type": "application/json"}
+        return 201, {}, {}
 
     hub.script = script
     session = app.login(*DEMO["alice"])
@@ -220,7 +193,7 @@ def test_launching_calls_the_hub_as_launch_notebook_server_does(recorded_hub):
     ).json()
     result = answer["data"]["launchNotebookServer"]
     assert result["success"] and result["server"]["ready"] is False  # no waiting: the frontend asks again
-    calls = [(r["method"], r["path"]) for r in hub.requests]
+    calls = [(r.method, r.path) for r in hub.requests]
     assert calls == [
         ("GET", "/hub/api/users/alice@openhexa.test"),
         ("POST", "/hub/api/users/alice@openhexa.test"),
@@ -229,31 +202,27 @@ def test_launching_calls_the_hub_as_launch_notebook_server_does(recorded_hub):
         ("GET", "/hub/api/users/alice@openhexa.test"),
     ]
     spawn = hub.requests[3]
-    assert spawn["headers"]["Authorization"] == "token app-token"
-    assert json.loads(spawn["body"]) == {"profile": "trial"}
-    assert set(dict(p.split("=", 1) for p in spawn["headers"]["Cookie"].split("; "))) == {"sessionid", "csrftoken"}
+    assert spawn.headers["Authorization"] == "token app-token"
+    assert json.loads(spawn.body) == {"profile": "trial"}
+    assert set(dict(p.split("=", 1) for p in spawn.headers["Cookie"].split("; "))) == {"sessionid", "csrftoken"}
 
 
 def test_launching_keeps_the_emails_capitals_and_encodes_the_ready_check(recorded_hub):
     app, hub = recorded_hub
     hub.script = lambda method, path: (
-        (200, {"servers": {"malaria-dashboards": {"ready": True}}}, {"Content-Type": "application/json"})
-        if method == "GET"
-        else (201, {}, {})
+        (200, {}, {"servers": {"malaria-dashboards": {"ready": True}}}) if method == "GET" else (201, {}, {})
     )
     session = app.login(*DEMO["mixed"])
     result = app.launch(session, "malaria-dashboards")
     assert result["server"]["url"].endswith("/user/Mixed.Case%2Btag@openhexa.test/malaria-dashboards/")
-    paths = [r["path"] for r in hub.requests]
+    paths = [r.path for r in hub.requests]
     assert paths[0] == "/hub/api/users/Mixed.Case+tag@openhexa.test"  # as stored, as requests sends it
     assert paths[-1] == "/hub/api/users/Mixed.Case%2Btag@openhexa.test"  # the ready check's encoded name
 
 
 def test_a_hub_refusal_reaches_the_person_as_the_app_words_it(recorded_hub):
     app, hub = recorded_hub
-    hub.script = lambda method, path: (
-        (200, {"servers": {}}, {"Content-Type": "application/json"}) if method == "GET" else (403, {}, {})
-    )
+    hub.script = lambda method, path: (200, {}, {"servers": {}}) if method == "GET" else (403, {}, {})
     result = app.launch(app.login(*DEMO["alice"]), "malaria-dashboards")
     (error,) = result["errors"]
     assert error["message"].startswith("403 Client Error: Forbidden for url: http://127.0.0.1:")
