@@ -294,8 +294,10 @@ class Hub:
         extra_env: dict | None = None,
         port: int | None = None,
         api_token: str | None = None,
+        extra_args: list[str] | None = None,
     ) -> Hub:
-        """Start a hub for the App at ``app_url``; ``port`` and ``api_token`` when the App must know them first."""
+        """Start a hub for the App at ``app_url``; ``port`` and ``api_token`` when the App must know them first;
+        ``extra_args``: more command-line configuration (``--Spawner.x=y``)."""
         data_dir.mkdir(parents=True, exist_ok=True)
         port, hub_port, api_port = port or free_port(), free_port(), free_port()
         token = api_token or os.urandom(16).hex()
@@ -316,6 +318,7 @@ class Hub:
             f"--ConfigurableHTTPProxy.pid_file={data_dir / 'proxy.pid'}",
             f"--JupyterHub.db_url=sqlite:///{data_dir / 'jupyterhub.sqlite'}",
             f"--JupyterHub.cookie_secret_file={data_dir / 'cookie_secret'}",
+            *(extra_args or []),
         ]  # fmt: skip
         process = Process.start("hub", args, data_dir / "hub.log", env=env, cwd=data_dir)
         hub = cls(process, f"http://127.0.0.1:{port}", token, data_dir)

@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.orm import APIToken, new_token
+from tornado import web
 from traitlets import default
 
 from . import spawn
@@ -44,6 +45,19 @@ REQUIRED = (
     "hexa_server_url",
     "content_security_policy",
 )
+
+
+def forgive_spawn_failure(spawner) -> None:
+    """Take back, ahead of time, the count JupyterHub adds when this spawn fails.
+
+    JupyterHub counts every failed spawn in its settings' ``failure_count`` (a done
+    callback of the spawn, which runs after the refusal) and exits at the spawner's
+    ``consecutive_failure_limit``; a success sets it back to 0.
+    """
+    handler = getattr(spawner, "handler", None)
+    settings = getattr(handler, "settings", None)
+    if settings is not None:
+        settings["failure_count"] = settings.get("failure_count", 0) - 1
 
 
 class OpenHexaAuthenticator(Authenticator):
@@ -328,7 +342,20 @@ class OpenHexaAuthenticator(Authenticator):
         }
 
     async def pre_spawn_start(self, user, spawner):
-        """Fetch the server's credentials from the App and apply them."""
+        """Fetch the server's credentials from the App and apply them.
+
+        A refusal here (the App says no or is down, an image outside the policy, an
+        unknown profile) is no failure of the hub: it does not count toward
+        JupyterHub's consecutive spawn failure limit, which exits the hub (the chart
+        sets 5), so people refused again and again never restart it for everyone.
+        """
+        try:
+            await self._prepare(user, spawner)
+        except web.HTTPError:
+            forgive_spawn_failure(spawner)
+            raise
+
+    async def _prepare(self, user, spawner):
         handler = spawner.handler
         if spawner.name and not WORKSPACE_PATTERN.fullmatch(spawner.name):
             self.log.warning("Refusing server name that is not a workspace: %r", spawner.name[:64])

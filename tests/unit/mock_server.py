@@ -7,6 +7,7 @@ Like ``jupyterhub-singleuser`` with OpenHexa's ``jupyter/jupyter_server_config.p
 - sends the ``CONTENT_SECURITY_POLICY`` it is given on every answer;
 - sets its login cookie with the hub's cookie options (``JUPYTERHUB_COOKIE_OPTIONS``).
 
+``MOCK_SERVER_EXIT=<code>`` makes it exit at once, as a server that cannot start.
 ``<prefix>env`` answers the server's environment as JSON (how tests see what a server
 received); ``<prefix>api`` answers a version to anyone, as Jupyter Server does; anything
 else echoes the path.
@@ -54,6 +55,8 @@ class CallbackHandler(HubOAuthCallbackHandler):
 
 
 async def main():
+    if os.environ.get("MOCK_SERVER_EXIT"):  # a server that cannot start: exits with that code
+        raise SystemExit(int(os.environ["MOCK_SERVER_EXIT"]))
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     url = urlsplit(os.environ["JUPYTERHUB_SERVICE_URL"])
     app = web.Application(
