@@ -403,6 +403,7 @@ class OpenHexaAuthenticator(Authenticator):
         self._choose_image(spawner, workspace, credentials.image)
         spawn.name_after_hash(spawner, credentials.server_hash)
         spawn.drop_personal_volumes(spawner)
+        spawn.grant_fuse(spawner, credentials.env)
         try:
             spawn.bind_local_storage(spawner, credentials.env)
         except spawn.LocalStorageRefused as error:

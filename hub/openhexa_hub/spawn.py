@@ -273,6 +273,30 @@ def bind_local_storage(spawner, env: dict[str, str]) -> str | None:
     return path
 
 
+# What a server needs to mount a bucket with FUSE as the notebook user, through the
+# setuid fusermount3 (the chart grants the same to every pod: chart-values/values.yaml).
+FUSE_ENGINES = ("s3", "gcp", "azure")
+FUSE_HOST_CONFIG = {
+    "devices": ["/dev/fuse:/dev/fuse:rwm"],
+    "cap_add": ["SYS_ADMIN"],
+    "security_opt": ["apparmor:unconfined"],  # the default AppArmor profile denies mount(2)
+}
+
+
+def grant_fuse(spawner, env: dict[str, str]) -> bool:
+    """Under DockerSpawner, give a workspace server of a cloud storage engine what FUSE needs.
+
+    Only those servers: the default server and 'local' workspaces get no extra
+    capability. KubeSpawner pods get it from the chart's values. Returns whether granted.
+    """
+    if is_kubespawner(spawner) or not hasattr(spawner, "extra_host_config"):
+        return False
+    config = {k: v for k, v in dict(spawner.extra_host_config).items() if k not in FUSE_HOST_CONFIG}
+    granted = env.get("WORKSPACE_STORAGE_ENGINE") in FUSE_ENGINES
+    spawner.extra_host_config = {**config, **FUSE_HOST_CONFIG} if granted else config
+    return granted
+
+
 def escape_template(value: str) -> str:
     """DockerSpawner expands ``{...}`` in volume names as templates: keep a path as it is."""
     return value.replace("{", "{{").replace("}", "}}")

@@ -234,3 +234,20 @@ def test_local_storage_is_refused_under_kubernetes():
 def test_a_local_storage_path_must_be_absolute_and_normalised(path):
     with pytest.raises(spawn.BadCredentials):
         spawn.bind_local_storage(docker(HostNetworkDockerSpawner), {**LOCAL, "WORKSPACE_STORAGE_MOUNT_PATH": path})
+
+
+@pytest.mark.parametrize("engine", ["s3", "gcp", "azure"])
+def test_docker_servers_of_a_cloud_engine_get_what_fuse_needs_and_no_more(engine):
+    spawner = docker(HostNetworkDockerSpawner)
+    assert spawn.grant_fuse(spawner, {"WORKSPACE_STORAGE_ENGINE": engine})
+    config = spawner.extra_host_config
+    assert config["devices"] == ["/dev/fuse:/dev/fuse:rwm"] and config["cap_add"] == ["SYS_ADMIN"]
+    assert config["auto_remove"] is False  # the spawner's own settings stay
+    # The same workspace back on 'local' (the spawner outlives the server): nothing extra.
+    assert not spawn.grant_fuse(spawner, LOCAL)
+    assert spawner.extra_host_config == {"auto_remove": False}
+
+
+def test_kubernetes_pods_get_fuse_from_the_chart_not_the_hooks():
+    spawner, _ = kube_pod(lambda s: None)
+    assert not spawn.grant_fuse(spawner, {"WORKSPACE_STORAGE_ENGINE": "s3"})
