@@ -307,14 +307,17 @@ class OpenHexaAuthenticator(Authenticator):
     async def refresh_user(self, user, handler=None):
         if handler is None or isinstance(handler, AppLogoutHandler):
             return True  # nothing to check against; logging out needs no App session
+        if getattr(handler, "_token_authenticated", False):
+            # Authenticated by a real token (a server, a service, a person's own API
+            # token): no App session to check. Spawns are still checked by
+            # pre_spawn_start, and logging out revokes every token of the person.
+            return True
         try:
             cookies = AppCookies.from_request(handler.request)
         except MalformedCookies:
             return False  # back to /hub/login, which says what is wrong
         if cookies is None:
-            # A token-authenticated request (a server, a service) carries no App
-            # cookies; spawns are still checked by pre_spawn_start.
-            return "Authorization" in handler.request.headers
+            return False  # a hub cookie alone: the App session it came from may be over
         try:
             name = await self.app_username(handler, cookies)
         except NotLoggedIn:
@@ -371,6 +374,13 @@ class OpenHexaAuthenticator(Authenticator):
             self._apply_profile(spawner)
         except NotLoggedIn:
             raise refusal(403, SESSION_ENDED) from None
+        except spawn.ForbiddenName as error:
+            self.log.error("OpenHexa App credentials for %s set %s: refused", spawner._log_name, error.name)
+            raise refusal(
+                502,
+                f"The OpenHexa App sent a setting the hub does not let it set ({error.name}); "
+                "an administrator needs to look at the App's configuration.",
+            ) from None
         except spawn.BadCredentials as error:
             self.log.error("OpenHexa App credentials for %s unusable: %s", spawner._log_name, error)
             raise refusal(502, "The OpenHexa App sent credentials the hub cannot use.") from None

@@ -15,7 +15,28 @@ from dataclasses import dataclass, field
 from traitlets import Dict, HasTraits, List
 
 HASH_PATTERN = re.compile(r"^[0-9a-f]{6,64}$")
-ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # matched whole (fullmatch)
+
+# Names the App may not set: what the hub, the spawner, JupyterHub's single-user
+# server, Docker Stacks' start-up, the image's hooks, the shell or the dynamic loader
+# rely on. The App sends none of them; one in an answer refuses the spawn (a dropped
+# name would hide the App's mistake, or an attack, behind a server that half works).
+FORBIDDEN_ENV_NAMES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "PWD", "IFS", "ENV", "BASH_ENV", "TMPDIR",
+        "GRANT_SUDO", "RESTARTABLE", "GEN_CERT", "DOCKER_STACKS_JUPYTER_CMD",
+        "MEM_LIMIT", "MEM_GUARANTEE", "CPU_LIMIT", "CPU_GUARANTEE",
+        "HEXA_SERVER_URL", "HEXA_WORKSPACE", "CONTENT_SECURITY_POLICY",
+    }
+)  # fmt: skip
+FORBIDDEN_ENV_PREFIXES = (
+    "JUPYTERHUB_", "JUPYTER_", "JPY_", "LD_", "PYTHON", "NB_", "CHOWN_", "OPENHEXA_", "BASH_FUNC_",
+)  # fmt: skip
+
+
+def forbidden_env_name(name: str) -> bool:
+    return name in FORBIDDEN_ENV_NAMES or name.startswith(FORBIDDEN_ENV_PREFIXES)
+
 
 # Template fields that make a volume personal (a person's home), as used by
 # KubeSpawner's and DockerSpawner's volume templates.
@@ -27,6 +48,14 @@ PERSONAL_FIELDS = re.compile(
 
 class BadCredentials(ValueError):
     """The App's credentials answer does not have the contract's shape."""
+
+
+class ForbiddenName(BadCredentials):
+    """The App's answer sets an environment variable the hub does not let it set."""
+
+    def __init__(self, name: str):
+        super().__init__(f"the App may not set {name}")
+        self.name = name
 
 
 @dataclass
@@ -45,8 +74,10 @@ def _env_from(payload: dict) -> dict[str, str]:
         raise BadCredentials("'env' is not an object")
     clean = {}
     for name, value in env.items():
-        if not isinstance(name, str) or not ENV_NAME_PATTERN.match(name):
+        if not isinstance(name, str) or not ENV_NAME_PATTERN.fullmatch(name):
             raise BadCredentials("an environment variable has an invalid name")
+        if forbidden_env_name(name):
+            raise ForbiddenName(name)
         if value is None:
             continue
         if not isinstance(value, (str, int, float, bool)):

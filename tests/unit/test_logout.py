@@ -6,11 +6,13 @@ from, or one from another site, changes nothing.
 """
 
 import threading
+import time
 
 import pytest
 import requests
 
-from tests.support import wait_until
+from tests.conftest import DEMO, UNIT_HUB_CONFIG
+from tests.support import Hub, wait_until
 
 ALICE = "alice@openhexa.test"
 WORKSPACE = "malaria-dashboards"
@@ -159,3 +161,35 @@ def test_a_server_still_starting_at_logout_is_stopped_and_stays_stopped(login, a
     assert hub.server(ALICE) is None, "the starting server survived the logout"
     with pytest.raises(AssertionError):  # nor does it come up a moment later
         wait_until(lambda: hub.server(ALICE) is not None, "a server to come back", timeout=5)
+
+
+@pytest.fixture
+def refreshing_hub(mock_app, tmp_path):
+    """A hub of its own that asks the App about a session every second (JupyterHub's default: 5 minutes).
+
+    The mock App's logout calls the unit tier's main hub, not this one: here the App session
+    ends without this hub hearing of it, as when a session expires.
+    """
+    hub = Hub.start(
+        mock_app.url, tmp_path / "hub", UNIT_HUB_CONFIG, extra_args=["--OpenHexaAuthenticator.auth_refresh_age=1"]
+    )
+    yield hub
+    hub.stop()
+
+
+@pytest.mark.reliability(
+    "Security",
+    "a copied hub cookie sent with a made-up Authorization header after the App session ended",
+    "refused: only a request really authenticated by a token skips the App-session check",
+)
+def test_a_made_up_authorization_header_does_not_skip_the_app_session_check(app, refreshing_hub):
+    alice = app.login(*DEMO["alice"])
+    assert alice.get(f"{refreshing_hub.url}/hub/login", allow_redirects=False, timeout=30).status_code == 302
+    cookie = hub_cookie(alice)
+    assert app.logout(alice).status_code == 302  # the App session is over
+    time.sleep(1.5)  # past the refresh age: the next request asks the App again
+    thief = requests.Session()
+    thief.cookies.set("jupyterhub-hub-login", cookie, path="/hub/")
+    for header in ("x", "token made-up", "Bearer nothing"):
+        response = thief.get(f"{refreshing_hub.url}/hub/api/user", headers={"Authorization": header}, timeout=30)
+        assert response.status_code == 403, header

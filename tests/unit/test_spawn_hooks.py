@@ -251,3 +251,38 @@ def test_docker_servers_of_a_cloud_engine_get_what_fuse_needs_and_no_more(engine
 def test_kubernetes_pods_get_fuse_from_the_chart_not_the_hooks():
     spawner, _ = kube_pod(lambda s: None)
     assert not spawn.grant_fuse(spawner, {"WORKSPACE_STORAGE_ENGINE": "s3"})
+
+
+@pytest.mark.reliability(
+    "Security",
+    "an App answer naming an environment variable with a trailing newline",
+    "refused as malformed: names are matched whole",
+)
+def test_an_environment_name_is_matched_whole():
+    with pytest.raises(spawn.BadCredentials, match="invalid name"):
+        spawn.parse_workspace_credentials({"env": {"HEXA_TOKEN\n": "x"}, "notebooks_server_hash": "abcdef0123"})
+
+
+@pytest.mark.reliability(
+    "Security",
+    "the App's answer setting what the hub and the image rely on (JUPYTERHUB_API_TOKEN, PATH, LD_PRELOAD, "
+    "PYTHONPATH, HOME, NB_USER, GRANT_SUDO, ...)",
+    "the spawn is refused, naming the variable and nothing of its value",
+)
+@pytest.mark.parametrize(
+    "name",
+    [
+        "JUPYTERHUB_API_TOKEN", "JUPYTERHUB_OAUTH_ACCESS_SCOPES", "JUPYTER_CONFIG_PATH", "PATH", "LD_PRELOAD",
+        "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONSTARTUP", "HOME", "BASH_ENV", "NB_USER", "GRANT_SUDO",
+        "OPENHEXA_WORKSPACE_DIR", "HEXA_SERVER_URL", "MEM_LIMIT",
+    ],
+)  # fmt: skip
+def test_names_the_hub_and_the_image_rely_on_are_refused(name):
+    with pytest.raises(spawn.ForbiddenName) as refused:
+        spawn.parse_default_credentials({"env": {"HEXA_TOKEN": "t", name: "/tmp/evil"}})
+    assert refused.value.name == name and "/tmp/evil" not in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["HEXA_TOKEN", "GIT_EXTENSION_ENABLED", "WORKSPACE_DATABASE_URL", "AWS_REGION"])
+def test_the_apps_own_names_pass(name):
+    assert name in spawn.parse_default_credentials({"env": {name: "v"}}).env
