@@ -14,6 +14,8 @@ person sees without looking at HTTP details:
   ``status`` says which.
 - :class:`AppUnavailable`: anything else: refused connection, timeout, 5xx,
   another 4xx, HTML, invalid JSON, JSON of the wrong shape.
+- :class:`AnswerTooLarge`: an answer over :data:`MAX_ANSWER_BYTES`, never held whole
+  in memory (the App's answers are a few kilobytes).
 
 Cookies that no browser could hold for the App (longer than a browser keeps, or
 with characters outside RFC 6265's cookie-octets) raise :class:`MalformedCookies`
@@ -33,6 +35,9 @@ from urllib.parse import urlencode
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 SESSION_COOKIE = "sessionid"
+# The largest answer the hub reads from the App; beyond it the call fails (the App's
+# answers are a few kilobytes; files for a server must fit in its environment anyway).
+MAX_ANSWER_BYTES = 1024 * 1024
 # The statuses the App's views answer on purpose (workspaces/views.py, notebooks/views.py).
 REFUSALS = (400, 401, 403, 404)
 CSRF_COOKIE = "csrftoken"
@@ -61,6 +66,10 @@ class AppRefused(AppError):
 
 class AppUnavailable(AppError):
     """The App could not be reached or answered something unusable."""
+
+
+class AnswerTooLarge(AppError):
+    """The App's answer is larger than :data:`MAX_ANSWER_BYTES`."""
 
 
 class MalformedCookies(AppError):
@@ -114,6 +123,22 @@ class AppClient:
         form: dict[str, str] | None = None,
     ) -> dict:
         """POST to ``url`` with the person's cookies; return the JSON object answered."""
+        body = bytearray()
+        too_large = False
+
+        def take(chunk: bytes):
+            nonlocal too_large
+            if len(body) + len(chunk) > MAX_ANSWER_BYTES:
+                too_large = True
+            elif not too_large:
+                body.extend(chunk)
+
+        def announced(line: str):
+            nonlocal too_large
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length" and value.strip().isdigit():
+                too_large = too_large or int(value) > MAX_ANSWER_BYTES
+
         request = HTTPRequest(
             url,
             method="POST",
@@ -128,19 +153,26 @@ class AppClient:
             follow_redirects=False,
             connect_timeout=self.connect_timeout,
             request_timeout=self.read_timeout,
+            header_callback=announced,
+            streaming_callback=take,
         )
         # A client of its own: the hub's shared one runs 10 requests at a time and
-        # times out those queued behind them, so a busy hub would fail logins.
-        client = AsyncHTTPClient(force_instance=True)
+        # times out those queued behind them, so a busy hub would fail logins. It
+        # stops reading one byte past the limit.
+        client = AsyncHTTPClient(force_instance=True, max_body_size=MAX_ANSWER_BYTES + 1)
         try:
             response = await client.fetch(request, raise_error=False)
         except HTTPClientError as error:  # timeouts surface as code 599
+            if too_large:
+                raise AnswerTooLarge(f"{url} answered more than {MAX_ANSWER_BYTES} bytes") from None
             raise AppUnavailable(f"{url}: {error}") from None
         except OSError as error:  # refused connection, unknown host
             raise AppUnavailable(f"{url}: {error.__class__.__name__}: {error}") from None
         finally:
             client.close()
 
+        if too_large:
+            raise AnswerTooLarge(f"{url} answered more than {MAX_ANSWER_BYTES} bytes")
         code = response.code
         if code == 599:
             reason = response.error or "no answer"
@@ -155,7 +187,7 @@ class AppClient:
         if "json" not in content_type:
             raise AppUnavailable(f"{url} answered 200 with {content_type or 'no content type'}, not JSON")
         try:
-            payload = json.loads(response.body)
+            payload = json.loads(bytes(body))
         except ValueError:
             raise AppUnavailable(f"{url} answered invalid JSON") from None
         if not isinstance(payload, dict):

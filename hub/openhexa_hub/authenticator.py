@@ -18,7 +18,16 @@ from tornado import web
 from traitlets import default
 
 from . import spawn
-from .app_client import AppClient, AppCookies, AppRefused, AppUnavailable, MalformedCookies, NotLoggedIn
+from .app_client import (
+    MAX_ANSWER_BYTES,
+    AnswerTooLarge,
+    AppClient,
+    AppCookies,
+    AppRefused,
+    AppUnavailable,
+    MalformedCookies,
+    NotLoggedIn,
+)
 from .errors import refusal
 from .handlers import AppLogoutHandler, authenticator_handlers
 from .traits import EnvBool, EnvFloat, EnvList, EnvUnicode
@@ -35,6 +44,13 @@ WORKSPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 APP_UNAVAILABLE = "The OpenHexa App is unavailable, try again in a moment."
 SESSION_ENDED = "Your OpenHexa session has ended: log in to the OpenHexa App again, then reopen your notebooks."
 BAD_COOKIES = "Your OpenHexa cookies are not valid: log in to the OpenHexa App again."
+ANSWER_TOO_LARGE = (
+    f"The OpenHexa App's answer was larger than the hub reads ({MAX_ANSWER_BYTES // 1024} kB): "
+    "an administrator needs to look at the App."
+)
+# A server's environment holds its files (OPENHEXA_FILES): Linux refuses a single
+# environment string over 128 kB (E2BIG), and a server would not start.
+MAX_FILES_BYTES = 96 * 1024
 SAMESITE_VALUES = ("Lax", "Strict", "None")
 
 REQUIRED = (
@@ -237,6 +253,9 @@ class OpenHexaAuthenticator(Authenticator):
     async def _post(self, url, handler, cookies, form=None) -> dict:
         try:
             return await self.app.post_json(url, cookies, self.hub_origin(handler), form)
+        except AnswerTooLarge as error:
+            self.log.error("OpenHexa App call failed: %s", error)
+            raise refusal(502, ANSWER_TOO_LARGE) from None
         except AppUnavailable as error:
             self.log.error("OpenHexa App call failed: %s", error)
             raise refusal(503, APP_UNAVAILABLE) from None
@@ -399,7 +418,15 @@ class OpenHexaAuthenticator(Authenticator):
         credentials = spawn.parse_default_credentials(payload)
         env = dict(credentials.env, **self.server_settings())
         if credentials.files:
-            env["OPENHEXA_FILES"] = json.dumps(credentials.files)
+            files = json.dumps(credentials.files)
+            if len(files) > MAX_FILES_BYTES:
+                self.log.error("OpenHexa App files for %s: %d bytes, over the limit", spawner._log_name, len(files))
+                raise refusal(
+                    502,
+                    f"The OpenHexa App sent files of {len(files) // 1024} kB for this server; a server takes "
+                    f"at most {MAX_FILES_BYTES // 1024} kB of them. An administrator needs to look at the App.",
+                )
+            env["OPENHEXA_FILES"] = files
         spawn.add_environment(spawner, env)
 
     async def _prepare_workspace(self, user, spawner, handler, cookies):
