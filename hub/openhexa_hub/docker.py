@@ -79,9 +79,10 @@ class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
     """Each server runs on the host network and listens on its own free port.
 
     Servers listen on 127.0.0.1; stopped containers are removed, but the
-    workspace folder lives in a named volume, as the bucket does in production:
-    a killed or restarted server finds its files again. The workspace hooks
-    name containers after the App's server hash.
+    workspace folder outlives them: the App's folder of the bucket ('local'
+    storage), or else a named volume of the person's in that workspace. A killed
+    or restarted server finds its files again. The workspace hooks name
+    containers, and so those volumes, after the App's server hash.
     """
 
     stack = EnvUnicode(
@@ -181,9 +182,14 @@ class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
         return started
 
     def workspace_volumes(self) -> dict:
-        """A workspace server's volumes: its folder (the App's for 'local', else a volume of the
-        stack's, shared by the workspace's members) at workspace_dir, and whatever else it had."""
-        source = escape_template(self.workspace_host_path) or f"{self.stack}-workspace-{{servername}}"
+        """A workspace server's volumes: its folder at workspace_dir, and whatever else it had.
+
+        The folder is the App's for 'local', else a Docker volume named after the container,
+        itself named after the App's server hash (one per person and workspace): names of
+        workspaces that differ only in case, or two people's, can never meet in one volume.
+        """
+        volume = f"{self.stack}-workspace-{escape_template(self.object_name)}"
+        source = escape_template(self.workspace_host_path) or volume
         others = {k: v for k, v in self.volumes.items() if _target(v) != self.workspace_dir}
         return {**others, source: {"bind": self.workspace_dir, "mode": "rw"}}
 

@@ -219,10 +219,29 @@ def test_local_storage_is_bound_at_the_workspace_folder_under_docker():
 
 def test_a_workspace_that_leaves_local_storage_gets_its_docker_volume_back():
     spawner = docker(HostNetworkDockerSpawner, stack="s")
+    spawn.name_after_hash(spawner, "0123456789abcdef0123456789abcdef")
     spawn.bind_local_storage(spawner, LOCAL)
     spawner.volumes = spawner.workspace_volumes()  # as a first start leaves it
     assert spawn.bind_local_storage(spawner, {"WORKSPACE_STORAGE_ENGINE": "s3"}) is None
-    assert spawner.workspace_volumes() == {"s-workspace-{servername}": {"bind": "/home/jovyan/workspace", "mode": "rw"}}
+    volume = "s-workspace-jupyter-0123456789abcdef0123456789abcdef"
+    assert spawner.workspace_volumes() == {volume: {"bind": "/home/jovyan/workspace", "mode": "rw"}}
+
+
+@pytest.mark.reliability(
+    "Security",
+    "two workspaces whose names differ only in case, and two people in one workspace, under DockerSpawner",
+    "each server has a volume of its own, named after the App's server hash",
+)
+def test_workspace_volumes_never_meet():
+    volumes = set()
+    for name, server_hash in (("Ws", "a" * 32), ("ws", "b" * 32), ("ws", "c" * 32)):  # the last: another person
+        spawner = HostNetworkDockerSpawner(
+            user=FakeUser(), orm_spawner=SimpleNamespace(name=name, server=None), hub=HUB, stack="s"
+        )
+        spawn.name_after_hash(spawner, server_hash)
+        (source,) = spawner.workspace_volumes()
+        volumes.add(spawner._render_templates(source))
+    assert len(volumes) == 3, volumes
 
 
 def test_local_storage_is_refused_under_kubernetes():
