@@ -17,6 +17,8 @@ c.JupyterHub.authenticator_class = "openhexa"
 
 # Default server: /user/<name>/; workspace servers: /user/<name>/<workspace slug>/.
 c.JupyterHub.allow_named_servers = True
+# One named server per workspace a person opens; refused ones leave nothing behind.
+c.JupyterHub.named_server_limit_per_user = int(os.environ.get("NAMED_SERVER_LIMIT_PER_USER", "50"))
 c.Spawner.default_url = "/lab"
 
 # Error pages that say why (JupyterHub's 404 page hides the reason).

@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 from jupyterhub.auth import Authenticator
 from jupyterhub.orm import APIToken, new_token
 from tornado import web
+from tornado.ioloop import IOLoop
 from traitlets import default
 
 from . import spawn
@@ -74,6 +75,27 @@ def forgive_spawn_failure(spawner) -> None:
     settings = getattr(handler, "settings", None)
     if settings is not None:
         settings["failure_count"] = settings.get("failure_count", 0) - 1
+
+
+def forget_refused_server(user, spawner) -> None:
+    """Once a refused named server's spawn has ended, remove it and its database row.
+
+    JupyterHub keeps a row for every named server asked for, started or not: people
+    asking for workspaces they may not open would fill the database, one row each.
+    """
+    future = getattr(spawner, "_spawn_future", None)
+    if future is None:
+        return
+
+    def remove():
+        if user.spawners.get(spawner.name) is not spawner or spawner.active or spawner.pending:
+            return
+        user.spawners.pop(spawner.name, None)
+        user.db.delete(spawner.orm_spawner)
+        user.db.commit()
+
+    # After JupyterHub's own callbacks on the spawn, on the next turn of the loop.
+    future.add_done_callback(lambda _: IOLoop.current().add_callback(remove))
 
 
 class OpenHexaAuthenticator(Authenticator):
@@ -375,6 +397,8 @@ class OpenHexaAuthenticator(Authenticator):
             await self._prepare(user, spawner)
         except web.HTTPError:
             forgive_spawn_failure(spawner)
+            if spawner.name:
+                forget_refused_server(user, spawner)
             raise
 
     async def _prepare(self, user, spawner):

@@ -8,11 +8,13 @@ percent-encoded name. The notebook URL it shows must open the server.
 
 import html
 import json
+import sqlite3
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
-from tests.support import wait_until
+from tests.conftest import DEMO, UNIT_HUB_CONFIG
+from tests.support import Hub, wait_until
 
 MIXED = "Mixed.Case+tag@openhexa.test"
 MIXED_HUB = "mixed.case+tag@openhexa.test"
@@ -180,3 +182,42 @@ def test_the_git_flag_reaches_the_default_server(login, hub, who, flag):
         assert server_env(session, f"{hub.url}/user/{name}/")["GIT_EXTENSION_ENABLED"] == flag
     finally:
         stop_all(hub, name)
+
+
+def spawner_rows(hub, name: str) -> list[str]:
+    """The named servers the hub's database keeps for ``name``."""
+    with sqlite3.connect(hub.data_dir / "jupyterhub.sqlite") as db:
+        rows = db.execute(
+            "SELECT spawners.name FROM spawners JOIN users ON users.id = spawners.user_id WHERE users.name = ?",
+            (name,),
+        ).fetchall()
+    return sorted(row[0] for row in rows if row[0])
+
+
+@pytest.mark.reliability(
+    "Security",
+    "a person asks for many workspaces they may not open (unknown ones, one they only view)",
+    "each is refused and leaves no row in the hub's database",
+)
+def test_refused_workspaces_leave_no_row_behind(login, hub):
+    bob = login("bob")
+    hub.api("POST", "/users/bob@openhexa.test")
+    for workspace in ["malaria-dashboards", *(f"unknown-{i}" for i in range(5))]:
+        response = hub.api(
+            "POST", f"/users/bob@openhexa.test/servers/{workspace}", json={}, headers={"Cookie": cookie_header(bob)}
+        )
+        assert response.status_code in (403, 404), response.text
+    wait_until(lambda: spawner_rows(hub, "bob@openhexa.test") == [], "the refused servers' rows to go", timeout=10)
+
+
+def test_a_person_has_at_most_the_named_server_limit(app, mock_app, tmp_path):
+    limited = Hub.start(mock_app.url, tmp_path / "hub", UNIT_HUB_CONFIG, extra_env={"NAMED_SERVER_LIMIT_PER_USER": "1"})
+    try:
+        cookies = {"Cookie": cookie_header(app.login(*DEMO["alice"]))}
+        limited.api("POST", f"/users/{ALICE}")
+        first = limited.api("POST", f"/users/{ALICE}/servers/{WORKSPACE}", json={}, headers=cookies)
+        assert first.status_code in (201, 202), first.text
+        second = limited.api("POST", f"/users/{ALICE}/servers/{TRIAL}", json={}, headers=cookies)
+        assert second.status_code == 400 and "maximum of 1 named servers" in second.json()["message"]
+    finally:
+        limited.stop()
