@@ -51,9 +51,16 @@ def wait_until(predicate, what: str, timeout: float = 30.0, interval: float = 0.
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports on 127.0.0.1 that nothing listens on right now."""
+    with contextlib.ExitStack() as held:  # all held at once, so no two are the same
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
 
 
 @dataclass
@@ -299,8 +306,22 @@ class Hub:
         """Start a hub for the App at ``app_url``; ``port`` and ``api_token`` when the App must know them first;
         ``extra_args``: more command-line configuration (``--Spawner.x=y``)."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        port, hub_port, api_port = port or free_port(), free_port(), free_port()
         token = api_token or os.urandom(16).hex()
+        for attempt in (1, 2):
+            try:
+                return cls._start(app_url, data_dir, config, extra_env, port, token, extra_args)
+            except WaitTimeout as failure:
+                # A port chosen free can be taken before the hub binds it (a server another
+                # test started, say): the hub exits at once. Once more, on new ports.
+                if attempt == 2 or "exited" not in str(failure):
+                    raise
+                print(f"hub exited while starting; starting it again on other ports: {str(failure)[:300]}")
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _start(cls, app_url, data_dir, config, extra_env, port, token, extra_args) -> Hub:
+        public, hub_port, api_port = free_ports(3)
+        port = port or public
         env = {
             **os.environ,
             "PATH": f"{ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}",
