@@ -219,6 +219,7 @@ class OpenHexaAuthenticator(Authenticator):
         if missing:
             details = ", ".join(f"{name} (env {self.traits()[name].metadata['env']})" for name in missing)
             raise ValueError(f"OpenHexaAuthenticator is missing required settings: {details}")
+        spawn.keep_credentials_out_of(self.log)  # the hub's logger: KubeSpawner logs refused pods on it
         self.app = AppClient(
             connect_timeout=self.app_connect_timeout,
             read_timeout=self.app_read_timeout,

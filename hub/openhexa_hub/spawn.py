@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -331,6 +332,31 @@ def grant_fuse(spawner, env: dict[str, str]) -> bool:
 def escape_template(value: str) -> str:
     """DockerSpawner expands ``{...}`` in volume names as templates: keep a path as it is."""
     return value.replace("{", "{{").replace("}", "}}")
+
+
+# -- logs ------------------------------------------------------------------------------
+
+# KubeSpawner logs a pod or manifest Kubernetes refused whole, as its to_str(): with
+# the server's environment, credentials included.
+MANIFEST_MESSAGES = ("Failed for %s", "Failed to create %s")
+MANIFEST_NAME = re.compile(r"'name': '([^']*)'")
+
+
+class ManifestFilter(logging.Filter):
+    """Keep a refused pod's or manifest's name in the hub's log, never its content."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg in MANIFEST_MESSAGES and record.args:
+            found = MANIFEST_NAME.search(str(record.args[0]))
+            name = found.group(1) if found else "?"
+            record.args = (f"{name} (its manifest is not logged: it carries the server's credentials)",)
+        return True
+
+
+def keep_credentials_out_of(log: logging.Logger) -> None:
+    """Put :class:`ManifestFilter` on ``log`` (the hub's logger, which spawners share), once."""
+    if not any(isinstance(f, ManifestFilter) for f in log.filters):
+        log.addFilter(ManifestFilter())
 
 
 # -- labels --------------------------------------------------------------------------

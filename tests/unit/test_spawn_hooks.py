@@ -1,6 +1,7 @@
 """The spawn rules on real KubeSpawner and DockerSpawner objects, without a cluster or a Docker engine."""
 
 import asyncio
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -9,6 +10,7 @@ from kubespawner import KubeSpawner
 
 from openhexa_hub import spawn
 from openhexa_hub.docker import HostNetworkDockerSpawner
+from tests.support import StandInServer
 
 pytestmark = pytest.mark.usefixtures("kubeconfig")  # KubeSpawner needs a client configuration
 
@@ -305,3 +307,50 @@ def test_names_the_hub_and_the_image_rely_on_are_refused(name):
 @pytest.mark.parametrize("name", ["HEXA_TOKEN", "GIT_EXTENSION_ENABLED", "WORKSPACE_DATABASE_URL", "AWS_REGION"])
 def test_the_apps_own_names_pass(name):
     assert name in spawn.parse_default_credentials({"env": {name: "v"}}).env
+
+
+@pytest.mark.reliability(
+    "Security",
+    "Kubernetes refuses a workspace pod (KubeSpawner logs the refused pod whole)",
+    "the hub's log names the pod and carries none of its credentials",
+)
+def test_a_pod_kubernetes_refuses_is_logged_without_its_credentials():
+    from kubernetes_asyncio.client.exceptions import ApiException
+
+    from openhexa_hub.authenticator import REQUIRED, OpenHexaAuthenticator
+
+    refusal = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403}
+    log = logging.getLogger("openhexa-test-hub")
+    records = []
+    log.addHandler(RecordingHandler(records))
+    OpenHexaAuthenticator(**dict.fromkeys(REQUIRED, "http://app.test/"), log=log)  # as the hub starts
+
+    async def create_refused_pod():
+        spawner = KubeSpawner(
+            user=FakeUser(), orm_spawner=workspace_server(), hub=HUB, log=log, k8s_api_host=kube_api.url, namespace="ns"
+        )
+        spawn.add_environment(spawner, ENV)
+        pod = await spawner.get_pod_manifest()
+        with pytest.raises(ApiException):
+            await spawner._make_create_pod_request(pod, 10)
+
+    with StandInServer(lambda request: (403, {}, refusal)) as kube_api:
+        asyncio.run(create_refused_pod())
+    assert any(r.method == "POST" and r.path.endswith("/pods") for r in kube_api.requests), "no pod was sent"
+    logged = "\n".join(handler_format(record) for record in records)
+    assert "jupyter-alice" in logged  # the pod is named, for the administrator
+    for value in ENV.values():
+        assert value not in logged, value
+
+
+class RecordingHandler(logging.Handler):
+    def __init__(self, records):
+        super().__init__(logging.DEBUG)
+        self.records = records
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def handler_format(record) -> str:
+    return logging.Formatter().format(record)
