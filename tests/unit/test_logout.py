@@ -193,3 +193,35 @@ def test_a_made_up_authorization_header_does_not_skip_the_app_session_check(app,
     for header in ("x", "token made-up", "Bearer nothing"):
         response = thief.get(f"{refreshing_hub.url}/hub/api/user", headers={"Authorization": header}, timeout=30)
         assert response.status_code == 403, header
+
+
+@pytest.fixture(params=["Lax", "Strict", "None"])
+def samesite_hub(request, mock_app, tmp_path):
+    """A hub of its own with COOKIE_SAMESITE set to each value."""
+    hub = Hub.start(mock_app.url, tmp_path / "hub", UNIT_HUB_CONFIG, extra_env={"COOKIE_SAMESITE": request.param})
+    yield hub
+    hub.stop()
+
+
+@pytest.mark.reliability(
+    "Security",
+    "a link or image on another site pointing at /hub/logout, for each COOKIE_SAMESITE setting",
+    "refused with 403: the person stays logged in, no server stops",
+)
+def test_a_cross_site_logout_does_nothing_whatever_the_samesite_setting(app, samesite_hub):
+    alice = app.login(*DEMO["alice"])
+    login = alice.get(f"{samesite_hub.url}/hub/login", allow_redirects=False, timeout=30)
+    cookie = login.cookies.get("jupyterhub-hub-login") or alice.cookies.get("jupyterhub-hub-login")
+    assert cookie
+    # Sent by hand: with SameSite=None the cookies are Secure, which a client keeps from http.
+    sent = {"jupyterhub-hub-login": cookie, **{k: alice.cookies[k] for k in ("sessionid", "csrftoken")}}
+    header = {"Cookie": "; ".join(f"{k}={v}" for k, v in sent.items())}
+    samesite_hub.api("POST", f"/users/{ALICE}/server", json={}, headers=header)
+    wait_until(lambda: running(samesite_hub), "alice's default server to be ready")
+    for headers in ({"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image"}, {"Referer": "https://evil.example/"}):
+        response = requests.get(
+            f"{samesite_hub.url}/hub/logout", headers={**header, **headers}, allow_redirects=False, timeout=60
+        )
+        assert response.status_code == 403, headers
+    assert running(samesite_hub) and cookie_works(samesite_hub, cookie)
+    samesite_hub.api("DELETE", f"/users/{ALICE}/server")
