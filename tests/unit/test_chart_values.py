@@ -542,7 +542,8 @@ def test_the_workflow_pins_its_actions_and_runs_project_commands():
     for job in workflow["jobs"].values():
         for step in job["steps"]:
             if "uses" in step:
-                assert re.search(r"@v\d+(\.\d+)*$", step["uses"]), f"{step['uses']} is not pinned to a version"
+                # A commit (tests/unit/test_workflows.py wants its version in a comment) or a version tag.
+                assert re.search(r"@([0-9a-f]{40}|v\d+(\.\d+)*)$", step["uses"]), f"{step['uses']} is not pinned"
     runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     assert any("make setup" in run for run in runs)
     assert any("make test-unit" in run and "Z2JH_VALUES_SCHEMA" in str(workflow) for run in runs)
@@ -630,3 +631,41 @@ def test_smoke_needs_the_app_token(smoke, monkeypatch, capsys):
     monkeypatch.delenv("HUB_API_TOKEN", raising=False)
     assert smoke.main(["--hub-url", "http://127.0.0.1:9", "--app-url", "http://127.0.0.1:9"]) == 2
     assert "HUB_API_TOKEN" in capsys.readouterr().err
+
+
+# -- cookies behind TLS -------------------------------------------------------------
+
+
+def hub_urls(values: dict) -> list[str]:
+    """The hub as the browser reaches it: https:// for the ingress hosts its TLS covers, or the proxy's HTTPS."""
+    tls_hosts = {host for entry in chart.get(values, "ingress.tls", None) or [] for host in entry.get("hosts", [])}
+    urls = []
+    if chart.get(values, "ingress.enabled", False):
+        urls += [
+            f"{'https' if host in tls_hosts else 'http'}://{host}" for host in chart.get(values, "ingress.hosts", [])
+        ]
+    if chart.get(values, "proxy.https.enabled", False):
+        urls += [f"https://{host}" for host in chart.get(values, "proxy.https.hosts", [])] or ["https://"]
+    return urls
+
+
+def test_https_deployments_mark_every_cookie_secure(monkeypatch):
+    """Behind TLS-terminating ingress the hub sees http; COOKIE_SECURE makes its cookies Secure anyway."""
+    checked = []
+    for deployment in chart.DEPLOYMENTS:
+        values = chart.chart_values(deployment)
+        env = chart.hub_env(values, SECRETS)
+        app_urls = [env[name] for name in ("LOGOUT_REDIRECT_URL", "APP_LOGIN_URL") if name in env]
+        urls = hub_urls(values) + app_urls
+        if not any(url.startswith("https://") for url in hub_urls(values)):
+            continue  # no HTTPS hub: nothing marks the hub's cookies Secure in its browser
+        assert all(url.startswith("https://") for url in urls), f"{deployment}: HTTPS and HTTP mixed: {urls}"
+        assert env.get("COOKIE_SECURE", "").lower() == "true", (
+            f"{deployment}: the hub is served over HTTPS ({urls}) but hub.extraEnv.COOKIE_SECURE is not true"
+        )
+        with monkeypatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            assert OpenHexaAuthenticator().cookie_secure is True
+        checked.append(deployment)
+    assert "production" in checked, "example-production.yaml serves the hub over HTTPS at its ingress"
