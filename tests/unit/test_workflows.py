@@ -361,3 +361,12 @@ def test_actions_left_on_a_tag_are_still_used():
     """An exception in PINNED_BY_TAG ends once its action is pinned by commit or gone."""
     used = {ref for path in WORKFLOWS for ref in uses(load(path))}
     assert not set(PINNED_BY_TAG) - used, f"drop from PINNED_BY_TAG: {sorted(set(PINNED_BY_TAG) - used)}"
+
+
+def test_the_lock_carries_a_hash_for_every_pin_and_setup_requires_them():
+    pins = [line for line in (ROOT / "requirements.lock").read_text().splitlines() if line and line[0] not in "# "]
+    assert len(pins) > 50
+    for pin in pins:
+        assert re.match(r"^[A-Za-z0-9_.\-]+==\S+ (--hash=sha256:[0-9a-f]{64} ?)+$", pin), pin[:80]
+    setup = (ROOT / "Makefile").read_text().split("$(VENV)/.installed:", 1)[1].split("\n\n", 1)[0]
+    assert "--require-hashes -r requirements.lock" in setup
