@@ -3,7 +3,11 @@
 #   scripts/stack.sh up     start it (images must be built: `make up` builds them) and wait for it
 #   scripts/stack.sh down   remove it: containers, the hub's volume, every server the hub spawned and their volumes
 #   scripts/stack.sh logs   every container's log, spawned servers included
+#   scripts/stack.sh secrets  make this stack's secrets if there are none yet
 # COMPOSE_PROJECT_NAME (default openhexa-notebooks) keeps stacks apart.
+# Secrets: HUB_API_TOKEN and CONFIGPROXY_AUTH_TOKEN from the environment, else from
+# OPENHEXA_SECRETS_FILE (default .stack-secrets.env, git-ignored, 0600), made once with
+# random values; the App's token is shown that once. Nothing in the repository is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-openhexa-notebooks}
@@ -34,8 +38,39 @@ wait_for() {
   return 1
 }
 
+SECRETS_FILE=${OPENHEXA_SECRETS_FILE:-$PWD/.stack-secrets.env}
+
+random_token() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
+
+secrets() {
+  if [ -n "${HUB_API_TOKEN:-}" ] && [ -n "${CONFIGPROXY_AUTH_TOKEN:-}" ]; then
+    return 0 # given by the caller (the end-to-end tests)
+  fi
+  if [ ! -f "$SECRETS_FILE" ]; then
+    local app_token
+    app_token=$(random_token)
+    (
+      umask 077
+      printf 'HUB_API_TOKEN=%s\nCONFIGPROXY_AUTH_TOKEN=%s\n' "$app_token" "$(random_token)" >"$SECRETS_FILE"
+    )
+    cat <<MSG
+Made this stack's secrets in $SECRETS_FILE (readable by you only; \`make down\` keeps it).
+The App's token for the hub's REST API (its HUB_API_TOKEN), shown this once:
+  $app_token
+MSG
+  fi
+  set -a
+  # shellcheck source=/dev/null
+  . "$SECRETS_FILE"
+  set +a
+}
+
 case "${1:-}" in
+  secrets)
+    secrets
+    ;;
   up)
+    secrets
     compose up -d
     wait_for http://127.0.0.1:3000/login "the mock App"
     wait_for http://127.0.0.1:8001/hub/health "the hub"
@@ -53,21 +88,24 @@ Use localhost (not 127.0.0.1) in the browser: the App and the hub share cookies 
 MSG
     ;;
   down)
-    compose down --volumes --remove-orphans
+    # Removing needs no secret; compose still wants the variables set.
+    HUB_API_TOKEN=${HUB_API_TOKEN:-unused} CONFIGPROXY_AUTH_TOKEN=${CONFIGPROXY_AUTH_TOKEN:-unused} \
+      compose down --volumes --remove-orphans
     ids=$(spawned)
     [ -z "$ids" ] || docker rm -f $ids >/dev/null
     vols=$(volumes)
     [ -z "$vols" ] || docker volume rm $vols >/dev/null
     ;;
   logs)
-    compose logs --no-color --timestamps
+    HUB_API_TOKEN=${HUB_API_TOKEN:-unused} CONFIGPROXY_AUTH_TOKEN=${CONFIGPROXY_AUTH_TOKEN:-unused} \
+      compose logs --no-color --timestamps
     for id in $(spawned); do
       echo "=== spawned server $(docker inspect -f '{{.Name}}' "$id") ==="
       docker logs --timestamps "$id" 2>&1
     done
     ;;
   *)
-    echo "usage: $0 up|down|logs" >&2
+    echo "usage: $0 up|down|logs|secrets" >&2
     exit 2
     ;;
 esac

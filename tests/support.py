@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -468,7 +468,8 @@ class Stack:
     """The docker-compose stack of `make up`, under its own project name."""
 
     project: str = "openhexa-e2e"
-    api_token: str = "e2e-openhexa-app-token"
+    api_token: str = field(default_factory=lambda: os.urandom(16).hex())  # this run's, as make up makes its own
+    proxy_token: str = field(default_factory=lambda: os.urandom(16).hex())
     buckets: Path = Path("/tmp/openhexa-e2e-buckets")  # the 'local' engine's bucket folders
 
     @property
@@ -477,6 +478,7 @@ class Stack:
             **os.environ,
             "COMPOSE_PROJECT_NAME": self.project,
             "HUB_API_TOKEN": self.api_token,
+            "CONFIGPROXY_AUTH_TOKEN": self.proxy_token,
             "OPENHEXA_BUCKETS": str(self.buckets),
         }
 
