@@ -1,6 +1,7 @@
 """RELIABILITY.md from the test results: every fault and hostile input tried, and what it cost.
 
-Tests marked ``@pytest.mark.reliability(area, tried, expected)`` leave their
+Tests marked ``@pytest.mark.reliability(area, tried, expected)`` (and ``before=`` for a
+security finding: what happened before its fix) leave their
 outcome in artifacts/reliability/<tier>.json (tests/conftest.py). This joins
 them into one table. `make test` writes artifacts/RELIABILITY.md; `make
 reliability` writes the RELIABILITY.md kept in the repository from the last run.
@@ -61,6 +62,25 @@ def render(rows: list[dict], commit: str, date: str) -> str:
             test = row["test"].split("::", 1)
             lines.append(
                 f"| {cell(row['tried'])} | {cell(row['expected'])} | {cell(what)} | {lost} "
+                f"| `{test[0]}`::`{cell(test[1])}` |"
+            )
+        lines.append("")
+    findings = sorted((r for r in rows if r.get("before")), key=lambda r: r["test"])
+    if findings:
+        lines += [
+            "## Security review: before and after",
+            "",
+            "What a hostile review of the hub, the image and the stack found, what happened then, and what",
+            "must happen now (the rows above, with the test that failed before the fix).",
+            "",
+            "| What was tried | Before the fix | Now | What happened | Test |",
+            "|---|---|---|---|---|",
+        ]
+        for row in findings:
+            what, _ = happened(row)
+            test = row["test"].split("::", 1)
+            lines.append(
+                f"| {cell(row['tried'])} | {cell(row['before'])} | {cell(row['expected'])} | {cell(what)} "
                 f"| `{test[0]}`::`{cell(test[1])}` |"
             )
         lines.append("")

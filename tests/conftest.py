@@ -173,8 +173,12 @@ RELIABILITY_ROWS: dict[str, dict] = {}
 
 
 def reliability_row(item) -> dict:
-    area, tried, expected = item.get_closest_marker("reliability").args
-    return {"test": item.nodeid, "area": area, "tried": tried, "expected": expected, "outcome": "not run", "detail": ""}
+    marker = item.get_closest_marker("reliability")
+    area, tried, expected = marker.args
+    row = {"test": item.nodeid, "area": area, "tried": tried, "expected": expected, "outcome": "not run", "detail": ""}
+    if marker.kwargs.get("before"):  # a finding of a security review: what happened before its fix
+        row["before"] = marker.kwargs["before"]
+    return row
 
 
 def pytest_sessionfinish(session):

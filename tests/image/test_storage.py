@@ -243,6 +243,7 @@ def test_a_fuse_device_closed_to_the_notebook_user_is_said(notebook, s3, tmp_pat
     "Hostile input",
     "an S3 endpoint URL carrying FUSE options (a space and -o, a comma)",
     "refused before s3fs runs: the log and the note name WORKSPACE_STORAGE_ENGINE_S3_ENDPOINT_URL; no option injected",
+    before="the unquoted endpoint put options and globs on s3fs's command line",
 )
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9 -o allow_root", "http://127.0.0.1:9,allow_root"])
 def test_an_endpoint_carrying_options_is_refused(notebook, s3, fuse_device, endpoint):

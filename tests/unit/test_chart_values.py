@@ -649,6 +649,12 @@ def hub_urls(values: dict) -> list[str]:
     return urls
 
 
+@pytest.mark.reliability(
+    "Security",
+    "the production example behind a TLS-terminating ingress",
+    "every hub and notebook cookie is Secure (COOKIE_SECURE=true)",
+    before="the hub saw http behind the ingress and sent its cookies without Secure",
+)
 def test_https_deployments_mark_every_cookie_secure(monkeypatch):
     """Behind TLS-terminating ingress the hub sees http; COOKIE_SECURE makes its cookies Secure anyway."""
     checked = []

@@ -42,3 +42,17 @@ def test_a_failed_check_shows_as_failed_and_its_loss_unknown():
     assert "1 of 2 checks held" in text
     assert "| a \\| b | x | **failed**: AssertionError: the notebook is gone | see the failure |" in text
     assert "| t | y | as expected | nothing | `tests/unit/test_b.py`::`test_b[x]` |" in text
+
+
+def test_a_security_finding_shows_what_happened_before_its_fix():
+    rows = [
+        {"test": "tests/unit/test_c.py::test_c", "area": "Security", "tried": "a copied cookie", "expected": "refused",
+         "outcome": "passed", "detail": "", "before": "the thief kept access"},
+        {"test": "tests/unit/test_d.py::test_d", "area": "Security", "tried": "t", "expected": "y",
+         "outcome": "passed", "detail": ""},
+    ]  # fmt: skip
+    text = render(rows, "abc", "2026-11-28")
+    section = text.split("## Security review: before and after", 1)[1]
+    row = "| a copied cookie | the thief kept access | refused | as expected | `tests/unit/test_c.py`::`test_c` |"
+    assert row in section
+    assert "test_d" not in section

@@ -30,6 +30,8 @@ def read_secrets(path) -> dict[str, str]:
     "Security",
     "the one-machine stack's secrets (the App's hub API token, the proxy's token)",
     "made once per stack with random values, readable by its owner only, the App's token shown that once",
+    before="public defaults in docker-compose.yaml: notebooks on the host network used them on the proxy's and the "
+    "hub's APIs (a proxy route to /hub/login captured another person's App cookies)",
 )
 def test_make_up_makes_its_own_secrets_once(tmp_path):
     secrets_file = tmp_path / "stack-secrets.env"

@@ -221,6 +221,12 @@ def test_run_steps_are_short(path):
     )
 
 
+@pytest.mark.reliability(
+    "Security",
+    "the GitHub Actions the workflows run",
+    "each pinned by a full commit SHA, its version in a comment",
+    before="pinned by mutable tags (@v4)",
+)
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
 def test_actions_are_pinned(path):
     lines = [line for line in path.read_text().splitlines() if USES_LINE.match(line)]
@@ -363,6 +369,12 @@ def test_actions_left_on_a_tag_are_still_used():
     assert not set(PINNED_BY_TAG) - used, f"drop from PINNED_BY_TAG: {sorted(set(PINNED_BY_TAG) - used)}"
 
 
+@pytest.mark.reliability(
+    "Security",
+    "the Python packages the tests, the benchmark and the release install",
+    "each file checked against the sha256 the lock holds (pip install --require-hashes)",
+    before="installed from a lock without hashes",
+)
 def test_the_lock_carries_a_hash_for_every_pin_and_setup_requires_them():
     pins = [line for line in (ROOT / "requirements.lock").read_text().splitlines() if line and line[0] not in "# "]
     assert len(pins) > 50

@@ -198,6 +198,7 @@ def spawner_rows(hub, name: str) -> list[str]:
     "Security",
     "a person asks for many workspaces they may not open (unknown ones, one they only view)",
     "each is refused and leaves no row in the hub's database",
+    before="each refusal left a row, without limit",
 )
 def test_refused_workspaces_leave_no_row_behind(login, hub):
     bob = login("bob")
