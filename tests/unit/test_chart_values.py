@@ -348,10 +348,17 @@ def test_profiles_only_size_servers(deployment):
 # -- network policy ------------------------------------------------------------------
 
 APP_POD = {"namespace": "openhexa", "pod_labels": {"app.kubernetes.io/name": "openhexa-app"}}
-# The App's PostgreSQL, where workspace databases live.
-DATABASE = {"namespace": "openhexa", "pod_labels": {"app.kubernetes.io/name": "postgresql"}}
+# The PostgreSQL server of the workspace databases, and the App's own.
+DATABASE = {"namespace": "openhexa", "pod_labels": {"app.kubernetes.io/name": "openhexa-workspace-databases"}}
+APP_DATABASE = {"namespace": "openhexa", "pod_labels": {"app.kubernetes.io/name": "postgresql"}}
 
 
+@pytest.mark.reliability(
+    "Security",
+    "a notebook pod connecting to the App's own PostgreSQL server, other ports, other namespaces, cloud metadata",
+    "refused by the network policy: only the App, the workspace databases' server on its port, and the internet",
+    before="the production example kept workspace databases on the App's PostgreSQL: every notebook pod reached it",
+)
 @pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
 def test_notebooks_reach_the_app_and_databases_but_not_cloud_metadata(deployment):
     values = chart.chart_values(deployment)
@@ -362,6 +369,7 @@ def test_notebooks_reach_the_app_and_databases_but_not_cloud_metadata(deployment
     assert chart.egress_allowed(values, port=8000, **APP_POD), "the App"
     assert chart.egress_allowed(values, port=5432, **DATABASE), "a workspace database"
     assert not chart.egress_allowed(values, port=9090, **DATABASE), "the database server's other ports"
+    assert not chart.egress_allowed(values, port=5432, **APP_DATABASE), "the App's own database server"
     assert not chart.egress_allowed(values, port=5432, namespace="monitoring", pod_labels=DATABASE["pod_labels"])
     assert not chart.egress_allowed(values, port=8000, namespace="monitoring", pod_labels={"app": "grafana"})
     assert chart.egress_allowed(values, ip="151.101.0.223", port=443), "the internet (packages, APIs)"
