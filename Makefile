@@ -20,7 +20,7 @@ REGISTRY ?= localhost:5000
 export REGISTRY
 
 .PHONY: help setup lock lock-notebook lint test tiers test-unit test-image test-e2e browser build build-notebook \
-	build-hub up down reliability docker-up docker-down registry-up registry-down release bench clean
+	build-hub up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -103,6 +103,13 @@ lock-notebook: docker-up ## re-resolve jupyter/requirements.txt into jupyter/req
 release: setup docker-up ## gate on every tier, tag, publish to $(REGISTRY), verify, write releases/<tag>/
 	@case "$(REGISTRY)" in localhost:5000|127.0.0.1:5000) scripts/registry.sh start 127.0.0.1:5000;; esac
 	$(PY) scripts/release.py
+
+release-gate: setup docker-up ## the release's first half: build and every tier; records what passed
+	$(PY) scripts/release.py --phase gate
+
+release-publish: setup docker-up ## the release's second half: tag, publish, verify and record what the last gate passed
+	@case "$(REGISTRY)" in localhost:5000|127.0.0.1:5000) scripts/registry.sh start 127.0.0.1:5000;; esac
+	$(PY) scripts/release.py --phase publish
 
 bench: setup docker-up build browser ## measure builds, the release gate, spawns, logins and load; write bench/results/ (BENCH_PARTS, USERS, REPEAT)
 	$(PY) -m bench

@@ -13,6 +13,12 @@
 5. Writes releases/<tag>/manifest.json and manifest.md (digests, sizes, tags,
    packages, extensions, tests, the difference from the previous release) and
    points chart-values/values.yaml at the new tag.
+
+`--phase gate` does step 1 alone and records what it gated (the commit, each
+image's ID, the tiers' counts) in artifacts/release/gate.json; `--phase publish`
+does steps 2-5 for exactly those images, refusing if HEAD or an image changed
+since. A CI job logs in to the registry between the two, so no registry
+credential exists while the tests run. `--phase all` (the default) does both.
 """
 
 from __future__ import annotations
@@ -533,6 +539,42 @@ def gate(artifacts: Path) -> list[TierResult]:
     return results
 
 
+# -- gate, then publish ------------------------------------------------------------------
+
+GATE_RECORD = "gate.json"
+
+
+def image_id(local: str) -> str:
+    return run("docker", "image", "inspect", "--format", "{{.Id}}", local)
+
+
+def record_gate(path: Path, commit: str, images: list[Image], tiers: list[TierResult]) -> None:
+    """What passed the gate: the commit, each image by its ID, the tiers' counts."""
+    record = {
+        "commit": commit,
+        "images": {image.local: image_id(image.local) for image in images},
+        "tiers": [vars(tier) for tier in tiers],
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def gated_tiers(path: Path, commit: str, images: list[Image]) -> list[TierResult]:
+    """The tiers of the gate that passed for exactly this commit and these images; else ReleaseError."""
+    if not path.exists():
+        raise ReleaseError("no gate has passed here: run `make release-gate` first; nothing was pushed")
+    record = json.loads(path.read_text())
+    if record["commit"] != commit:
+        raise ReleaseError(
+            f"the gate passed for commit {record['commit'][:12]}, HEAD is {commit[:12]}: gate again; nothing was pushed"
+        )
+    for image in images:
+        if record["images"].get(image.local) != image_id(image.local):
+            raise ReleaseError(f"{image.local} is not the image that passed the gate: gate again; nothing was pushed")
+    tiers = [TierResult(**tier) for tier in record["tiers"]]
+    check_tiers(tiers)
+    return tiers
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--registry", default=os.environ.get("REGISTRY") or "localhost:5000")
@@ -542,6 +584,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=Path, default=RELEASES, help="where manifests go (releases/)")
     parser.add_argument("--values", type=Path, default=VALUES, help="the chart values to point at the release")
     parser.add_argument("--skip-gates", action="store_true", help="for the release's own tests: a local registry only")
+    parser.add_argument(
+        "--phase",
+        choices=("all", "gate", "publish"),
+        default=os.environ.get("RELEASE_PHASE") or "all",
+        help="gate only, publish what the last gate passed, or both (default)",
+    )
     args = parser.parse_args(argv)
     if args.skip_gates and not Registry(args.registry).local:
         raise ReleaseError("--skip-gates publishes untested images: only to a local registry, for tests")
@@ -568,7 +616,18 @@ def main(argv: list[str] | None = None) -> int:
     artifacts.mkdir(parents=True, exist_ok=True)
     say(f"releasing {name} to {registry.host}" + (" (work tree not clean)" if status.strip() else ""))
 
-    tiers = [] if args.skip_gates else gate(artifacts)
+    record = artifacts / GATE_RECORD
+    if args.skip_gates:
+        tiers = []
+    elif args.phase == "publish":
+        tiers = gated_tiers(record, commit, images)
+    else:
+        record.unlink(missing_ok=True)
+        tiers = gate(artifacts)
+        record_gate(record, commit, images, tiers)
+        if args.phase == "gate":
+            say(f"the gate passed for {name}: publish it with `make release-publish`")
+            return 0
     for image in images:
         inside = look_inside(image.local)
         image.tags = compute_tags(version, now.date(), commit, inside, image.describes)

@@ -174,3 +174,20 @@ def test_the_chart_values_point_at_the_released_tag(tmp_path):
     release.point_chart_values_at("1.4.0", values)
     text = values.read_text()
     assert text.count('tag: "1.4.0"') == 2 and 'tag: "dev"' not in text
+
+
+def test_publish_takes_only_what_the_gate_passed(tmp_path, monkeypatch):
+    """The release in two halves (a CI job logs in between): the second publishes exactly the gated images."""
+    ids = {"blsq/nb:dev": "sha256:aaa", "blsq/hub:dev": "sha256:bbb"}
+    monkeypatch.setattr(release, "image_id", lambda local: ids[local])
+    record = tmp_path / "gate.json"
+    with pytest.raises(ReleaseError, match="run `make release-gate` first"):
+        release.gated_tiers(record, COMMIT, images())
+    tiers = [TierResult(tier, passed=3) for tier in release.TIERS]
+    release.record_gate(record, COMMIT, images(), tiers)
+    assert release.gated_tiers(record, COMMIT, images()) == tiers
+    with pytest.raises(ReleaseError, match="HEAD is fedcba987654"):
+        release.gated_tiers(record, "fedcba9876543210" * 2 + "fedcba98", images())
+    ids["blsq/hub:dev"] = "sha256:rebuilt"
+    with pytest.raises(ReleaseError, match="blsq/hub:dev is not the image that passed the gate"):
+        release.gated_tiers(record, COMMIT, images())

@@ -295,13 +295,32 @@ def test_release_publishes_to_docker_hub():
     login = next(step for step in job["steps"] if step.get("uses", "").startswith("docker/login-action@"))
     assert login["with"]["username"] == "${{ secrets.DOCKERHUB_USERNAME }}"
     assert login["with"]["password"] == "${{ secrets.DOCKERHUB_TOKEN }}"
-    releases = [(step, args) for _, step, args in make_steps(doc) if make_targets(args) == ["release"]]
-    assert len(releases) == 1, "release.yml runs `make release` once"
-    step, args = releases[0]
-    env = {**step_env(doc, job, step), **make_variables(args)}
-    assert env.get("REGISTRY") == "docker.io"
-    assert env.get("IMAGE_PREFIX") == "blsq/"
-    assert job["steps"].index(login) < job["steps"].index(step), "log in before `make release`"
+    phases = {}
+    for _, step, args in make_steps(doc):
+        for target in make_targets(args):
+            phases.setdefault(target, []).append((step, args))
+    assert set(phases) == {"release-gate", "release-publish"}, "release.yml gates, then publishes, once each"
+    for target, ((step, args),) in phases.items():
+        env = {**step_env(doc, job, step), **make_variables(args)}
+        assert env.get("REGISTRY") == "docker.io", target
+        assert env.get("IMAGE_PREFIX") == "blsq/", target
+    steps = job["steps"]
+    gate, publish = phases["release-gate"][0][0], phases["release-publish"][0][0]
+    assert steps.index(gate) < steps.index(login) < steps.index(publish), "log in after the gate, before the push"
+
+
+@pytest.mark.reliability(
+    "Security",
+    "the Docker Hub token while the release builds and tests the images",
+    "absent: the release logs in after the gate and before the push",
+    before="logged in before the tests: the token sat in ~/.docker/config.json through every install and tier",
+)
+def test_the_release_logs_in_only_after_every_tier_passed():
+    (job,) = workflow("release.yml")["jobs"].values()
+    names = [step.get("name", step.get("uses", "")) for step in job["steps"]]
+    login = next(i for i, step in enumerate(job["steps"]) if step.get("uses", "").startswith("docker/login-action@"))
+    gate = next(i for i, step in enumerate(job["steps"]) if "make release-gate" in step.get("run", ""))
+    assert gate < login, names
 
 
 def test_weekly_rebuilds_from_scratch_and_publishes_nothing():
