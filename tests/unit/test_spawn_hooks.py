@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -358,3 +359,9 @@ class RecordingHandler(logging.Handler):
 
 def handler_format(record) -> str:
     return logging.Formatter().format(record)
+
+
+def test_the_readme_lists_every_name_the_app_may_not_set():
+    readme = (Path(spawn.__file__).resolve().parents[2] / "README.md").read_text()
+    for name in sorted(spawn.FORBIDDEN_ENV_NAMES) + list(spawn.FORBIDDEN_ENV_PREFIXES):
+        assert f"`{name}`" in readme, name
