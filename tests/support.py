@@ -161,14 +161,31 @@ class Process:
         wait_until(ready, f"{self.name} to answer 200 at {url}", timeout)
 
     def stop(self, timeout: float = 15.0):
-        if not self.alive():
-            return
-        os.killpg(self.popen.pid, signal.SIGTERM)
+        """Stop the process and everything it started (its process group), even once it has exited.
+
+        A hub that exits on its own (a consecutive failure limit) leaves its proxy running.
+        """
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGTERM)
         try:
             self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(self.popen.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and group_alive(self.popen.pid):
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)  # what ignored SIGTERM
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def app_session(frontend_url: str, email: str, password: str) -> requests.Session:
@@ -361,6 +378,11 @@ class Hub:
 
     def stop(self):
         self.process.stop(timeout=30)
+        # The proxy runs in a session of its own; a hub that exited by itself (its
+        # consecutive failure limit) left it running, its pid in the file.
+        pid_file = self.data_dir / "proxy.pid"
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
 
 def app_settings(app_url: str) -> dict[str, str]:
