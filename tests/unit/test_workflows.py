@@ -45,9 +45,6 @@ LONG_RUNS = {
 PINNED = re.compile(r"^\s*(-\s+)?uses:\s+[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}\s+#\s*v\d+(\.\d+){0,2}\s*$")
 USES_LINE = re.compile(r"^\s*(-\s+)?uses:\s+(?P<ref>\S+)")
 # uses: ref -> why it stays on a version tag: its commit could not be looked up.
-PINNED_BY_TAG = {
-    "jupyterhub/action-k3s-helm@v4.1.0": "its v4.1.0 commit could not be looked up: pin it at its next update",
-}
 
 
 def load(path: Path) -> dict:
@@ -232,11 +229,7 @@ def test_actions_are_pinned(path):
     lines = [line for line in path.read_text().splitlines() if USES_LINE.match(line)]
     assert [USES_LINE.match(line)["ref"] for line in lines] == uses(load(path)), "one `uses:` per line"
     third_party = [line for line in lines if not USES_LINE.match(line)["ref"].startswith(("./", "docker://"))]
-    unpinned = [
-        line.strip()
-        for line in third_party
-        if not PINNED.match(line) and USES_LINE.match(line)["ref"] not in PINNED_BY_TAG
-    ]
+    unpinned = [line.strip() for line in third_party if not PINNED.match(line)]
     assert not unpinned, f"{path.name}: pin these to a full commit sha, the version in a comment: {unpinned}"
 
 
@@ -380,12 +373,6 @@ def test_hadolint_reports_a_bad_dockerfile(tmp_path):
     assert result.returncode == 1, result.stdout
     for rule in ("DL3007", "DL3003", "DL3015"):
         assert rule in result.stdout, result.stdout
-
-
-def test_actions_left_on_a_tag_are_still_used():
-    """An exception in PINNED_BY_TAG ends once its action is pinned by commit or gone."""
-    used = {ref for path in WORKFLOWS for ref in uses(load(path))}
-    assert not set(PINNED_BY_TAG) - used, f"drop from PINNED_BY_TAG: {sorted(set(PINNED_BY_TAG) - used)}"
 
 
 @pytest.mark.reliability(
