@@ -10,7 +10,7 @@ from tornado import web
 
 from . import hub
 from .django import DjangoHandler, page
-from .state import LAUNCHING_ROLES, server_hash
+from .state import server_hash
 
 log = logging.getLogger("mockapp")
 
@@ -177,7 +177,7 @@ class GraphQL(DjangoHandler):
         workspace = self.state.workspaces.get(slug)
         if workspace is None or slug not in user.memberships:
             return self.result({"success": False, "server": None, "errors": ["NOT_FOUND"]})
-        if user.memberships[slug] not in LAUNCHING_ROLES:
+        if not user.may_launch(slug):
             return self.result({"success": False, "server": None, "errors": ["PERMISSION_DENIED"]})
         cookies = {"sessionid": self.get_cookie("sessionid"), "csrftoken": self.get_cookie("csrftoken")}
         try:

@@ -124,9 +124,7 @@ def escape_for_spawner(spawner, value: str) -> str:
     (``str.format``), so braces are doubled for it. Other spawners pass values
     through as they are.
     """
-    if is_kubespawner(spawner):
-        return value.replace("{", "{{").replace("}", "}}")
-    return value
+    return escape_template(value) if is_kubespawner(spawner) else value
 
 
 def add_environment(spawner, env: dict[str, str]) -> None:
@@ -330,7 +328,7 @@ def grant_fuse(spawner, env: dict[str, str]) -> bool:
 
 
 def escape_template(value: str) -> str:
-    """DockerSpawner expands ``{...}`` in volume names as templates: keep a path as it is."""
+    """A value that ``str.format`` gives back unchanged (braces doubled), for a spawner's templates."""
     return value.replace("{", "{{").replace("}", "}}")
 
 
