@@ -173,9 +173,8 @@ class Process:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(5)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and group_alive(self.popen.pid):
-            time.sleep(0.1)
+        with contextlib.suppress(WaitTimeout):
+            wait_until(lambda: not group_alive(self.popen.pid), f"{self.name}'s children to exit", 5, 0.1)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, signal.SIGKILL)  # what ignored SIGTERM
 
@@ -201,6 +200,11 @@ def app_session(frontend_url: str, email: str, password: str) -> requests.Sessio
     )
     assert response.status_code == 302, f"login as {email} failed: {response.status_code}"
     return session
+
+
+def app_cookie_header(session: requests.Session) -> str:
+    """The App cookies a browser holds, as the App's backend forwards them to the hub (a Cookie header)."""
+    return "; ".join(f"{k}={session.cookies[k]}" for k in ("sessionid", "csrftoken") if k in session.cookies)
 
 
 def launch_notebook_server(frontend_url: str, session: requests.Session, slug: str, timeout: float = 180) -> dict:
@@ -300,8 +304,40 @@ class MockApp:
         self.process.stop()
 
 
+class HubServers:
+    """A person's servers through a hub's REST API (``api``, as the App's service)."""
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        raise NotImplementedError
+
+    def servers(self, name: str) -> dict:
+        """The person's servers by name ("" the default one); none when the person is unknown."""
+        response = self.api("GET", f"/users/{quote(name, safe='')}")
+        return response.json().get("servers", {}) if response.status_code == 200 else {}
+
+    def server(self, name: str, server: str = "") -> dict | None:
+        """The hub's model of one server, or None when it does not exist."""
+        return self.servers(name).get(server)
+
+    def launch_as_app(self, name: str, server: str, session: requests.Session, body: dict | None = None):
+        """What the App does to open a workspace: create the user (409 when known), then POST the
+        named server with the person's App cookies and the App's token; returns that answer."""
+        user = quote(name, safe="")
+        self.api("POST", f"/users/{user}")
+        cookies = {"Cookie": app_cookie_header(session)}
+        return self.api("POST", f"/users/{user}/servers/{server}", json=body or {}, headers=cookies)
+
+    def stop_servers(self, name: str):
+        """Stop every server of the person, and wait until they are gone."""
+        user = quote(name, safe="")
+        for server in self.servers(name):
+            path = f"/users/{user}/servers/{quote(server)}" if server else f"/users/{user}/server"
+            self.api("DELETE", path)
+        wait_until(lambda: not self.servers(name), f"{name}'s servers to stop", timeout=60)
+
+
 @dataclass
-class Hub:
+class Hub(HubServers):
     """A real JupyterHub (with its proxy) in its own process group."""
 
     process: Process
@@ -367,11 +403,6 @@ class Hub:
         """Call the hub's REST API as the OpenHexa App's service."""
         headers = {"Authorization": f"token {self.api_token}", **kwargs.pop("headers", {})}
         return requests.request(method, f"{self.url}/hub/api{path}", headers=headers, timeout=30, **kwargs)
-
-    def server(self, name: str, server: str = "") -> dict | None:
-        """The hub's model of one server, or None when it does not exist."""
-        model = self.api("GET", f"/users/{quote(name, safe='')}").json()
-        return model.get("servers", {}).get(server)
 
     def database_bytes(self) -> bytes:
         return b"".join(p.read_bytes() for p in self.data_dir.glob("jupyterhub.sqlite*"))
@@ -486,7 +517,7 @@ HUB_URL = "http://localhost:8001"  # localhost shares cookies across ports, as t
 
 
 @dataclass
-class Stack:
+class Stack(HubServers):
     """The docker-compose stack of `make up`, under its own project name."""
 
     project: str = "openhexa-e2e"
@@ -534,17 +565,6 @@ class Stack:
         """The hub's REST API as the App's service."""
         headers = {"Authorization": f"token {self.api_token}"}
         return requests.request(method, f"{HUB_URL}/hub/api{path}", headers=headers, timeout=30, **kwargs)
-
-    def servers(self, name: str) -> dict:
-        response = self.api("GET", f"/users/{quote(name, safe='')}")
-        return response.json().get("servers", {}) if response.status_code == 200 else {}
-
-    def stop_servers(self, name: str):
-        user = quote(name, safe="")
-        for server in self.servers(name):
-            path = f"/users/{user}/servers/{quote(server)}" if server else f"/users/{user}/server"
-            self.api("DELETE", path)
-        wait_until(lambda: not self.servers(name), f"{name}'s servers to stop", timeout=60)
 
 
 def new_browser():

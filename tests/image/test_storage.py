@@ -19,10 +19,9 @@ import stat
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.image.moto_s3 import Credentials, MotoS3
-from tests.support import free_port, wait_until
+from tests.support import answers_ok, free_port, wait_until
 
 WORKSPACE = "/home/jovyan/workspace"
 NOTE = f"{WORKSPACE}/WORKSPACE-NOT-MOUNTED.txt"
@@ -68,13 +67,6 @@ def s3():
     server.stop()
 
 
-def api_answers(port: int) -> bool:
-    try:
-        return requests.get(f"http://127.0.0.1:{port}/api", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 def start_server(notebook, environment: dict, fuse_device: str | None = None, **kwargs):
     """A notebook server as the hub starts one; returned once its /api answers."""
     port = free_port()
@@ -86,7 +78,7 @@ def start_server(notebook, environment: dict, fuse_device: str | None = None, **
         cap_add=["SYS_ADMIN"],
         **kwargs,
     )
-    wait_until(lambda: api_answers(port), "the notebook server's /api", timeout=120)
+    wait_until(lambda: answers_ok(f"http://127.0.0.1:{port}/api"), "the notebook server's /api", timeout=120)
     return container
 
 

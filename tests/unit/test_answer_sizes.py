@@ -70,5 +70,4 @@ def test_files_within_the_limit_reach_the_server(login, app, hub):
         env = alice.get(f"{hub.url}/user/{ALICE}/env", timeout=60).json()
         assert json.loads(env["OPENHEXA_FILES"]) == {"data/sample.txt": content}
     finally:
-        hub.api("DELETE", f"/users/{ALICE}/server")
-        wait_until(lambda: hub.server(ALICE) is None, "alice's server to stop")
+        hub.stop_servers(ALICE)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import DEMO
-from tests.unit.test_spawn import ALICE, stop, wait_ready
+from tests.unit.test_spawn import ALICE, wait_ready
 
 BOB = "bob@openhexa.test"
 A, B = quote(ALICE, safe=""), quote(BOB, safe="")
@@ -75,7 +75,7 @@ def bob_running(mock_app, hub):
     assert bob.get(f"{hub.url}/hub/spawn", timeout=60).status_code == 200
     wait_ready(hub, BOB)
     yield bob
-    stop(hub, BOB)
+    hub.stop_servers(BOB)
 
 
 @pytest.fixture(scope="module")

@@ -545,13 +545,9 @@ def test_the_k3s_mock_app_is_where_the_values_and_the_workflow_point():
     assert "chart-values/k3s-mock-app.yaml" in runs and "--from-file=mockapp/" in runs
 
 
-def test_the_workflow_pins_its_actions_and_runs_project_commands():
+def test_the_workflow_runs_project_commands():
+    # How actions are pinned is tests/unit/test_workflows.py's, for every workflow.
     workflow = yaml.safe_load(WORKFLOW.read_text())
-    for job in workflow["jobs"].values():
-        for step in job["steps"]:
-            if "uses" in step:
-                # A commit (tests/unit/test_workflows.py wants its version in a comment) or a version tag.
-                assert re.search(r"@([0-9a-f]{40}|v\d+(\.\d+)*)$", step["uses"]), f"{step['uses']} is not pinned"
     runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     assert any("make setup" in run for run in runs)
     assert any("make test-unit" in run and "Z2JH_VALUES_SCHEMA" in str(workflow) for run in runs)

@@ -13,7 +13,7 @@ from traitlets.config import Config
 from openhexa_hub import OpenHexaAuthenticator
 from tests.conftest import DEMO, UNIT_HUB_CONFIG
 from tests.support import ROOT, Hub, app_settings
-from tests.unit.test_spawn import ALICE, stop, wait_ready
+from tests.unit.test_spawn import ALICE, wait_ready
 
 CSP = "Content-Security-Policy"
 
@@ -77,7 +77,7 @@ def test_notebook_server_pages_send_the_csp(login, app, hub):
         for hop in server_hops:
             assert hop.headers.get(CSP) == f"frame-ancestors 'self' {app.url}", hop.url
     finally:
-        stop(hub, ALICE)
+        hub.stop_servers(ALICE)
 
 
 @pytest.mark.reliability(
@@ -186,7 +186,7 @@ def test_iframe_settings_reach_the_hubs_and_the_servers_cookies(app, iframe_hub)
         for cookie in server_cookies:
             assert cookie.get("samesite") == "None" and cookie["secure"] and cookie["httponly"], cookie
     finally:
-        stop(iframe_hub, ALICE)
+        iframe_hub.stop_servers(ALICE)
 
 
 # -- the settings themselves --------------------------------------------------------

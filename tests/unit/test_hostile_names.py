@@ -7,8 +7,8 @@ import pytest
 import requests
 
 from tests.conftest import DEMO
-from tests.unit.test_spawn import ALICE, app_cookies
 
+ALICE = "alice@openhexa.test"
 WORKSPACE_CREDENTIALS = "/workspaces/credentials/"
 
 
@@ -45,15 +45,13 @@ def alice(login, hub):
 )
 def test_hostile_workspace_names_are_refused_before_the_app_is_asked(alice, app, hub, name, expected):
     app.clear_calls()
-    response = hub.api(
-        "POST", f"/users/{quote(ALICE, safe='')}/servers/{name}", json={}, headers={"Cookie": app_cookies(alice)}
-    )
+    response = hub.launch_as_app(ALICE, name, alice)
     assert response.status_code == expected, response.text[:300]
     assert response.json()["message"]  # JupyterHub's JSON error, with a reason
     if expected == 400 and "server_name" not in response.json()["message"]:
         assert "not an OpenHexa workspace name" in response.json()["message"]
     assert workspace_calls(app) == [], "the App was asked for a hostile workspace name"
-    assert list(hub.api("GET", f"/users/{quote(ALICE, safe='')}").json()["servers"]) == []
+    assert hub.servers(ALICE) == {}
 
 
 @pytest.mark.reliability(
@@ -64,16 +62,14 @@ def test_a_markup_workspace_name_on_the_spawn_page_is_escaped(alice, app, hub):
     assert response.status_code == 400, response.text[:300]
     assert "<img src=x" not in response.text
     assert "not an OpenHexa workspace name" in response.text
-    assert list(hub.api("GET", f"/users/{quote(ALICE, safe='')}").json()["servers"]) == []
+    assert hub.servers(ALICE) == {}
 
 
 @pytest.mark.reliability(
     "Hostile input", "a 63-character workspace slug", "passed to the App, which decides (404 here: no such workspace)"
 )
 def test_the_longest_slug_still_reaches_the_app(alice, app, hub):
-    response = hub.api(
-        "POST", f"/users/{quote(ALICE, safe='')}/servers/{'x' * 63}", json={}, headers={"Cookie": app_cookies(alice)}
-    )
+    response = hub.launch_as_app(ALICE, "x" * 63, alice)
     assert response.status_code == 404
     assert "There is no workspace" in response.json()["message"]
     assert workspace_calls(app)[-1]["form"] == {"workspace": "x" * 63}

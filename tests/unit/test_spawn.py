@@ -14,11 +14,6 @@ WORKSPACE_ENV = FIXTURES["workspaces"][WORKSPACE]["env"]
 ALICE = "alice@openhexa.test"
 
 
-def app_cookies(session) -> str:
-    """The App cookies a browser holds, as the App forwards them to the hub."""
-    return "; ".join(f"{k}={session.cookies[k]}" for k in ("sessionid", "csrftoken") if k in session.cookies)
-
-
 def server_env(hub, session, name: str, server: str = "") -> dict:
     path = f"/user/{quote(name, safe='@')}/" + (f"{server}/" if server else "")
     response = session.get(f"{hub.url}{path}env", timeout=30)
@@ -27,30 +22,18 @@ def server_env(hub, session, name: str, server: str = "") -> dict:
 
 
 def launch_workspace(hub, session, name: str, workspace: str = WORKSPACE) -> requests.Response:
-    """What the App does: create the user, POST the named server with the person's cookies."""
-    user = quote(name, safe="")
-    hub.api("POST", f"/users/{user}")
-    return hub.api("POST", f"/users/{user}/servers/{workspace}", json={}, headers={"Cookie": app_cookies(session)})
+    return hub.launch_as_app(name, workspace, session)
 
 
 def wait_ready(hub, name, server=""):
     return wait_until(lambda: (hub.server(name, server) or {}).get("ready"), f"{name}'s server {server!r} to be ready")
 
 
-def stop(hub, name, server=""):
-    user = quote(name, safe="")
-    path = f"/users/{user}/servers/{server}" if server else f"/users/{user}/server"
-    hub.api("DELETE", path)
-    wait_until(lambda: hub.server(name, server) is None, f"{name}'s server {server!r} to stop")
-
-
 @pytest.fixture
 def alice(login, hub):
     session = login("alice")
     yield session
-    for server in ("", WORKSPACE):
-        if hub.server(ALICE, server):
-            stop(hub, ALICE, server)
+    hub.stop_servers(ALICE)
 
 
 def test_default_server_gets_default_credentials(alice, app, hub):

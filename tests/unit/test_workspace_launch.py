@@ -24,26 +24,18 @@ TRIAL = "survey-trial"  # its subscription names the notebook profile "trial"
 GIB = 1024**3
 
 
-def stop_all(hub, name):
-    model = hub.api("GET", f"/users/{quote(name, safe='')}").json()
-    for server in model.get("servers", {}) if isinstance(model, dict) else {}:
-        path = f"/users/{quote(name, safe='')}/servers/{server}" if server else f"/users/{quote(name, safe='')}/server"
-        hub.api("DELETE", path)
-    wait_until(lambda: not hub.api("GET", f"/users/{quote(name, safe='')}").json().get("servers"), f"{name}'s servers")
-
-
 @pytest.fixture
 def mixed(login, hub):
     session = login("mixed")
     yield session
-    stop_all(hub, MIXED_HUB)
+    hub.stop_servers(MIXED_HUB)
 
 
 @pytest.fixture
 def alice(login, hub):
     session = login("alice")
     yield session
-    stop_all(hub, ALICE)
+    hub.stop_servers(ALICE)
 
 
 def server_env(session, server_url: str) -> dict:
@@ -111,14 +103,10 @@ def test_an_image_outside_the_policy_is_refused_naming_it_and_the_setting(alice,
     answer_with_image(app, "somebody/else:1")
     result = app.launch(alice, WORKSPACE)
     assert "403 Client Error" in result["errors"][0]["message"], result  # what the App shows, as it words it
-    response = hub.api("POST", f"/users/{ALICE}/servers/{WORKSPACE}", json={}, headers={"Cookie": cookie_header(alice)})
+    response = hub.launch_as_app(ALICE, WORKSPACE, alice)
     assert response.status_code == 403
     message = response.json()["message"]
     assert "somebody/else:1" in message and "ALLOWED_IMAGES" in message
-
-
-def cookie_header(session) -> str:
-    return "; ".join(f"{k}={session.cookies[k]}" for k in ("sessionid", "csrftoken"))
 
 
 @pytest.mark.parametrize(
@@ -132,7 +120,7 @@ def cookie_header(session) -> str:
 )
 def test_the_apps_refusals_say_what_happened(alice, app, hub, status, expected, words):
     app.answer(status, "{}", {"Content-Type": "application/json"}, path="/workspaces/credentials/")
-    response = hub.api("POST", f"/users/{ALICE}/servers/{WORKSPACE}", json={}, headers={"Cookie": cookie_header(alice)})
+    response = hub.launch_as_app(ALICE, WORKSPACE, alice)
     assert response.status_code == expected
     assert words in response.json()["message"]
     assert hub.server(ALICE, WORKSPACE) is None
@@ -159,12 +147,7 @@ def test_no_profile_means_the_default_one(alice, app, hub):
 
 
 def test_an_unknown_profile_is_a_400_naming_the_profiles(alice, hub):
-    response = hub.api(
-        "POST",
-        f"/users/{ALICE}/servers/{WORKSPACE}",
-        json={"profile": "huge"},
-        headers={"Cookie": cookie_header(alice)},
-    )
+    response = hub.launch_as_app(ALICE, WORKSPACE, alice, {"profile": "huge"})
     assert response.status_code == 400
     assert response.json()["message"] == (
         "There is no notebook profile 'huge' on this hub; its profiles are: trial, standard."
@@ -181,7 +164,7 @@ def test_the_git_flag_reaches_the_default_server(login, hub, who, flag):
     try:
         assert server_env(session, f"{hub.url}/user/{name}/")["GIT_EXTENSION_ENABLED"] == flag
     finally:
-        stop_all(hub, name)
+        hub.stop_servers(name)
 
 
 def spawner_rows(hub, name: str) -> list[str]:
@@ -202,11 +185,8 @@ def spawner_rows(hub, name: str) -> list[str]:
 )
 def test_refused_workspaces_leave_no_row_behind(login, hub):
     bob = login("bob")
-    hub.api("POST", "/users/bob@openhexa.test")
     for workspace in ["malaria-dashboards", *(f"unknown-{i}" for i in range(5))]:
-        response = hub.api(
-            "POST", f"/users/bob@openhexa.test/servers/{workspace}", json={}, headers={"Cookie": cookie_header(bob)}
-        )
+        response = hub.launch_as_app("bob@openhexa.test", workspace, bob)
         assert response.status_code in (403, 404), response.text
     wait_until(lambda: spawner_rows(hub, "bob@openhexa.test") == [], "the refused servers' rows to go", timeout=10)
 
@@ -214,11 +194,10 @@ def test_refused_workspaces_leave_no_row_behind(login, hub):
 def test_a_person_has_at_most_the_named_server_limit(app, mock_app, tmp_path):
     limited = Hub.start(mock_app.url, tmp_path / "hub", UNIT_HUB_CONFIG, extra_env={"NAMED_SERVER_LIMIT_PER_USER": "1"})
     try:
-        cookies = {"Cookie": cookie_header(app.login(*DEMO["alice"]))}
-        limited.api("POST", f"/users/{ALICE}")
-        first = limited.api("POST", f"/users/{ALICE}/servers/{WORKSPACE}", json={}, headers=cookies)
+        alice = app.login(*DEMO["alice"])
+        first = limited.launch_as_app(ALICE, WORKSPACE, alice)
         assert first.status_code in (201, 202), first.text
-        second = limited.api("POST", f"/users/{ALICE}/servers/{TRIAL}", json={}, headers=cookies)
+        second = limited.launch_as_app(ALICE, TRIAL, alice)
         assert second.status_code == 400 and "maximum of 1 named servers" in second.json()["message"]
     finally:
         limited.stop()
