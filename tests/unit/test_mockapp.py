@@ -5,6 +5,7 @@ The hub side of the App's calls is a recorder here: what the App sends is checke
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,19 @@ def test_the_local_engine_hands_out_the_buckets_folder_as_the_docker_engine_sees
     env = conf.storage_env("hexa-ws", {})
     assert env == {"WORKSPACE_STORAGE_ENGINE": "local", "WORKSPACE_STORAGE_MOUNT_PATH": "/srv/data/hexa-ws"}
     assert (tmp_path / "data" / "hexa-ws").is_dir()  # the App makes the bucket's folder
+
+
+def test_every_point_of_the_contract_table_names_tests_that_exist():
+    """mockapp/README.md: each point names the App's file and tests here; a renamed test must not go stale."""
+    section = (ROOT / "mockapp" / "README.md").read_text().split("## The contract, point by point", 1)[1]
+    table = [line for line in section.splitlines() if line.startswith("| ")][2:]
+    assert len(table) >= 15
+    for row in table:
+        module = None
+        named = re.findall(r"`((?:unit|e2e|image)/\w+\.py)(?:::(\w+))?`|`::(\w+)`", row.split("|")[3])
+        assert named, row[:80]
+        for path, name, continued in named:
+            module = ROOT / "tests" / path if path else module
+            test = name or continued
+            assert module.exists(), path
+            assert not test or f"def {test}(" in module.read_text(), f"{module.name}::{test}"
