@@ -214,6 +214,8 @@ def test_the_chart_version_is_pinned_once_and_used_everywhere():
     assert pin["name"] == "jupyterhub"
     assert re.fullmatch(r"4\.\d+\.\d+", version), "a released 4.x chart: its hub runs JupyterHub 5"
     assert pin["hubBaseImage"] == f"quay.io/jupyterhub/k8s-hub:{version}"
+    dockerfile = (ROOT / "hub" / "Dockerfile").read_text()
+    assert f"\nARG HUB_BASE_IMAGE={pin['hubBaseImage']}\n" in dockerfile, "hub/Dockerfile builds on another chart's hub"
     assert f"Targets chart jupyterhub {version} " in (chart.CHART_VALUES / "values.yaml").read_text()
     workflow = yaml.safe_load(WORKFLOW.read_text())
     assert str(workflow["env"]["CHART_VERSION"]) == version
