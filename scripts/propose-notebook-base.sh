@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Propose the notebook image's new base as a pull request: scripts/propose-notebook-base.sh TAG
+# Run by .github/workflows/notebook-base.yml once the image built and passed the image
+# tier on that base; needs GH_TOKEN (the workflow's token, allowed to open pull requests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tag=${1:?usage: $0 YYYY-MM-DD}
+branch=notebook-base/$tag
+if gh pr list --head "$branch" --state all --json number --jq '.[].number' | grep -q .; then
+  echo "A pull request for $branch exists already"
+  exit 0
+fi
+git config user.name "github-actions[bot]"
+git config user.email "41898282+github-actions[bot]@users.noreply.github.com"
+git switch --create "$branch"
+git commit --quiet --message "Notebook image: datascience-notebook $tag" -- jupyter/Dockerfile
+git push --quiet origin "$branch"
+gh pr create --head "$branch" --title "Notebook image: datascience-notebook $tag" --body \
+  "Moves the notebook image's base to \`quay.io/jupyter/datascience-notebook:$tag\`, the newest date tag \
+Jupyter Docker Stacks published. The weekly workflow built the image on it and ran the image tier \
+before opening this. Pull requests opened with the workflow's token start no workflow of their own: \
+close and reopen this one to run CI on it."

@@ -1,0 +1,61 @@
+"""The notebook image's base pin and the weekly workflow that proposes the next one."""
+
+import pytest
+import yaml
+
+from scripts import notebook_base
+from tests.support import ROOT
+
+WORKFLOW = ROOT / ".github" / "workflows" / "notebook-base.yml"
+TAGS = ["latest", "python-3.13", "2026-11-16", "lab-4.5.0", "2026-11-23", "2026-11-23-x", "hub-5.5.4"]
+
+
+def test_the_base_is_datascience_notebook_at_a_date_tag():
+    repository, tag = notebook_base.pinned(notebook_base.DOCKERFILE.read_text())
+    assert repository == "quay.io/jupyter/datascience-notebook"
+    assert notebook_base.DATE_TAG.fullmatch(tag), f"{tag}: a date tag, which never moves"
+
+
+def test_the_newest_date_tag_ignores_the_other_tags():
+    assert notebook_base.newest_date_tag(TAGS) == "2026-11-23"
+    assert notebook_base.newest_date_tag(["latest", "python-3.13"]) is None
+
+
+def test_an_update_moves_only_the_pin(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    original = notebook_base.DOCKERFILE.read_text()
+    dockerfile.write_text(original.replace(notebook_base.pinned(original)[1], "2025-01-06"))
+    assert notebook_base.update(dockerfile, TAGS) == "2026-11-23"
+    updated = dockerfile.read_text()
+    assert notebook_base.pinned(updated) == ("quay.io/jupyter/datascience-notebook", "2026-11-23")
+    changed = [(a, b) for a, b in zip(original.splitlines(), updated.splitlines(), strict=True) if a != b]
+    assert [b for _, b in changed] == ["ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23"]
+
+
+def test_no_update_when_the_pin_is_the_newest(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23\nFROM ${BASE_IMAGE}\n")
+    assert notebook_base.update(dockerfile, TAGS) is None
+    assert notebook_base.update(dockerfile, ["2026-11-16"]) is None, "never backwards"
+    assert "2026-11-23" in dockerfile.read_text()
+    with pytest.raises(SystemExit, match="no date tag"):
+        notebook_base.update(dockerfile, ["latest"])
+
+
+def test_only_date_tags_are_written():
+    with pytest.raises(ValueError, match="not a date tag"):
+        notebook_base.with_tag("ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23\n", "latest")
+
+
+def test_the_weekly_workflow_tests_the_new_base_before_proposing_it():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    assert "schedule" in workflow[True], "weekly, on its own"  # PyYAML reads the key `on` as True
+    assert workflow["permissions"] == {"contents": "read"}
+    job = workflow["jobs"]["propose"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    runs = [step.get("run", "") for step in job["steps"]]
+    update = next(i for i, run in enumerate(runs) if "notebook_base.py update" in run)
+    tier = next(i for i, run in enumerate(runs) if "make test-image" in run)
+    propose = next(i for i, run in enumerate(runs) if "propose-notebook-base.sh" in run)
+    assert update < tier < propose, "the image tier passes on the new base before it is proposed"
+    assert job["env"]["BASE"] == "upstream", "built on the real base, never the offline one"
