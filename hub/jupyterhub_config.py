@@ -38,6 +38,20 @@ c.JupyterHub.load_roles = [
     }
 ]
 
+# Outside the chart, the hub follows the chart's values (CHART_VALUES; the local
+# image has ours at /usr/local/etc/jupyterhub/openhexa/chart-values.yaml): the spawn
+# limits and the notebook profiles (singleuser.profileList) production has. Under the
+# chart, its own configuration has set them already and CHART_VALUES is unset.
+chart_values = os.environ.get("CHART_VALUES", "").strip()
+if chart_values:
+    from openhexa_hub.chart import hub_limits, read_values
+    from openhexa_hub.spawn import load_profiles
+
+    limits = hub_limits(read_values(chart_values))
+    c.Spawner.consecutive_failure_limit = limits["consecutive_failure_limit"]
+    c.JupyterHub.concurrent_spawn_limit = limits["concurrent_spawn_limit"]
+    c.Spawner.profile_list = load_profiles(chart_values)
+
 # Notebook profiles (the App asks for one by slug): KubeSpawner's profile_list, given
 # to any spawner; a chart's singleuser.profileList (c.KubeSpawner) takes precedence.
 profiles = os.environ.get("NOTEBOOK_PROFILES", "").strip()
