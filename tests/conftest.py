@@ -32,7 +32,7 @@ DEMO = {
     "carol": ("carol@openhexa.test", "carol-pass"),
     "mixed": ("Mixed.Case+tag@openhexa.test", "mixed-pass"),
 }
-PROFILES = ROOT / "chart-values" / "values.yaml"  # singleuser.profileList: the chart's profiles
+CHART_VALUES = ROOT / "chart-values" / "values.yaml"  # the chart's values: its profiles and spawn limits
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +67,7 @@ def hub(mock_app, tmp_path_factory, unit_hub_address):
         mock_app.url,
         tmp_path_factory.mktemp("hub"),
         UNIT_HUB_CONFIG,
-        extra_env={"APP_READ_TIMEOUT": "2", "APP_CONNECT_TIMEOUT": "2", "NOTEBOOK_PROFILES": str(PROFILES)},
+        extra_env={"APP_READ_TIMEOUT": "2", "APP_CONNECT_TIMEOUT": "2", "CHART_VALUES": str(CHART_VALUES)},
         port=int(hub_url.rsplit(":", 1)[1]),
         api_token=token,
     )
@@ -217,7 +217,13 @@ def docker_hub(mock_app, tmp_path, docker_client, notebook_image, server_logs):
     hubs, stack = [], "openhexa-faults"
 
     def start(**env) -> Hub:
-        settings = {"OPENHEXA_SPAWNER": "docker", "OPENHEXA_STACK": stack, "NOTEBOOK_IMAGE": NOTEBOOK_IMAGE, **env}
+        settings = {
+            "OPENHEXA_SPAWNER": "docker",
+            "OPENHEXA_STACK": stack,
+            "NOTEBOOK_IMAGE": NOTEBOOK_IMAGE,
+            "CHART_VALUES": str(CHART_VALUES),  # the chart's spawn limits, as in production
+            **env,
+        }
         hubs.append(Hub.start(mock_app.url, tmp_path / f"hub-{len(hubs)}", DOCKER_HUB_CONFIG, extra_env=settings))
         server_logs.files.append(hubs[-1].process.log_path)
         return hubs[-1]
