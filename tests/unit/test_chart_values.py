@@ -595,7 +595,7 @@ def test_the_k3s_mock_app_is_where_the_values_and_the_workflow_point():
     assert chart.egress_allowed(values, port=port["targetPort"], namespace=namespace, pod_labels=pod_labels)
 
     workflow = yaml.safe_load(WORKFLOW.read_text())
-    assert workflow["env"]["NAMESPACE"] == namespace
+    assert workflow["env"]["NAMESPACE"] == namespace == chart.NAMESPACE
     assert workflow["env"]["RELEASE"] == chart.RELEASE
     runs = "\n".join(step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"])
     assert "--values chart-values/values.yaml --values chart-values/k3s.yaml" in runs
@@ -609,7 +609,18 @@ def test_the_workflow_runs_project_commands():
     workflow = yaml.safe_load(WORKFLOW.read_text())
     runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     assert any("make setup" in run for run in runs)
-    assert any("make test-unit" in run and "Z2JH_VALUES_SCHEMA" in str(workflow) for run in runs)
+    checks = [
+        step for job in workflow["jobs"].values() for step in job["steps"] if "make test-unit" in step.get("run", "")
+    ]
+    assert checks, "the workflow runs the unit tier's chart checks"
+    for step in checks:
+        env = step.get("env", {})
+        chart_dir = "${{ runner.temp }}/chart/jupyterhub"
+        assert env.get("Z2JH_VALUES_SCHEMA") == f"{chart_dir}/values.schema.json", "the pulled chart's schema"
+        assert env.get("Z2JH_CHART_DIR") == chart_dir, "the pulled chart, for the chart's own hub config"
+        assert '--untar --untardir "$RUNNER_TEMP/chart"' in step["run"], "it pulls the chart there first"
+        selected = re.search(r"-k '([^']+)'", step["run"]).group(1)
+        assert "schema" in selected and "chart_upstream" in selected, selected
     assert any(".venv/bin/python chart-values/smoke.py" in run for run in runs)
 
 
