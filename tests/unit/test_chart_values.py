@@ -14,15 +14,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import subprocess
 import threading
-from http.cookies import SimpleCookie
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -62,6 +59,8 @@ KNOWN_KEYS = {
             "KubeSpawner": {"options_form": ANY, "container_security_context": ANY},
         },
         "allowNamedServers": ANY,
+        "consecutiveFailureLimit": ANY,
+        "concurrentSpawnLimit": ANY,
         "extraEnv": ANY,
         "extraConfig": ANY,
         "db": {"type": ANY, "url": ANY},
@@ -252,7 +251,7 @@ def test_secrets_come_from_kubernetes_secrets_never_literals(deployment):
                 assert isinstance(value, dict) and "secretKeyRef" in value.get("valueFrom", {}), (
                     f"{section}.extraEnv.{name} must come from a Secret"
                 )
-    assert "password" not in chart.get(values, "hub.db", {}), "the hub's database password comes from a Secret"
+    assert chart.get(values, "hub.db.password") is None, "the hub's database password comes from a Secret"
 
 
 @pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
@@ -299,6 +298,89 @@ def test_the_hub_loads_our_config_and_keeps_the_charts_culler(deployment, monkey
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert set(roles) == {"jupyterhub-idle-culler", "openhexa-app"}
     assert set(roles["openhexa-app"]["scopes"]) == {"admin:users", "admin:servers"}
+
+
+# The limits chart-values/values.yaml sets on purpose, each with its reason.
+LIMITS = {"consecutiveFailureLimit": 5, "concurrentSpawnLimit": 64}
+
+
+def test_the_values_set_the_hubs_limits_on_purpose():
+    lines = (chart.CHART_VALUES / "values.yaml").read_text().splitlines()
+    hub = chart.load_values("values.yaml")["hub"]
+    for key, number in LIMITS.items():
+        assert hub.get(key) == number, f"values.yaml sets hub.{key}: {number}, the chart's number"
+        (index,) = [i for i, line in enumerate(lines) if line.startswith(f"  {key}:")]
+        assert lines[index - 1].strip().startswith("#"), f"hub.{key} comes with a comment saying why"
+
+
+@pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
+def test_the_hub_runs_with_the_charts_limits(deployment, monkeypatch):
+    values = chart.chart_values(deployment)
+    limits = chart.hub_limits(values)
+    assert limits == {"consecutive_failure_limit": 5, "concurrent_spawn_limit": 64}
+    # The whole configuration, hub.extraConfig included, keeps them.
+    for name, value in chart.hub_env(values, SECRETS).items():
+        monkeypatch.setenv(name, value)
+    c = chart.hub_config(values)
+    assert c.Spawner.consecutive_failure_limit == limits["consecutive_failure_limit"]
+    assert c.JupyterHub.concurrent_spawn_limit == limits["concurrent_spawn_limit"]
+    assert "consecutive_failure_limit" not in c.KubeSpawner, "a KubeSpawner setting would win over the chart's"
+
+
+def test_the_limits_come_from_the_values_or_else_the_charts_or_jupyterhubs_defaults():
+    assert chart.hub_limits() == chart.hub_limits(chart.chart_values("base"))
+    defaults = chart._chart_defaults(chart.chart_pin()["version"])
+    ours = chart.user_values("base")
+    for key in LIMITS:
+        del ours["hub"][key]
+    # Without our keys the chart's defaults apply: the same numbers.
+    expected = {"consecutive_failure_limit": 5, "concurrent_spawn_limit": 64}
+    assert chart.hub_limits(chart.helm_merge(defaults, ours)) == expected
+    # A null removes the chart's defaults too: JupyterHub's own.
+    removed = chart.helm_merge(defaults, {"hub": dict.fromkeys(LIMITS)})
+    assert chart.hub_limits(removed) == {"consecutive_failure_limit": 0, "concurrent_spawn_limit": 100}
+    changed = chart.helm_merge(defaults, {"hub": {"consecutiveFailureLimit": 2, "concurrentSpawnLimit": 8}})
+    assert chart.hub_limits(changed) == {"consecutive_failure_limit": 2, "concurrent_spawn_limit": 8}
+
+
+@pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
+def test_the_hub_settings_the_chart_gives(deployment, monkeypatch):
+    values = chart.chart_values(deployment)
+    env = chart.hub_env(values, SECRETS)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    c = chart.hub_config(values)
+    # The hub's Service and the proxy API's, named without a release prefix (fullnameOverride "").
+    assert c.JupyterHub.hub_connect_url == "http://hub:8081" and env["HUB_SERVICE_PORT"] == "8081"
+    assert c.JupyterHub.hub_bind_url == "http://:8081"
+    assert c.ConfigurableHTTPProxy.api_url == "http://proxy-api:8001" and env["PROXY_API_SERVICE_PORT"] == "8001"
+    assert c.ConfigurableHTTPProxy.should_start is False, "the proxy is its own pod"
+    assert env["CONFIGPROXY_AUTH_TOKEN"] == chart.CHART_SECRETS["hub.config.ConfigurableHTTPProxy.auth_token"]
+    assert c.JupyterHub.cleanup_servers is False, "a restarted hub leaves running notebooks alone"
+    assert c.KubeSpawner.namespace == env["POD_NAMESPACE"] == chart.NAMESPACE
+    assert c.JupyterHub.cookie_secret == chart.CHART_SECRETS["hub.config.JupyterHub.cookie_secret"]
+    assert c.JupyterHub.base_url == "/"
+    if chart.get(values, "hub.db.type") == "postgres":
+        assert c.JupyterHub.db_url == values["hub"]["db"]["url"] and "PGPASSWORD" in env
+    else:
+        assert c.JupyterHub.db_url == "sqlite:///jupyterhub.sqlite"
+    assert c.JupyterHub.named_server_limit_per_user == 50, "hub/jupyterhub_config.py's, the chart sets none"
+
+
+def test_resource_names_follow_the_release_and_fullname_override():
+    names = chart.resource_names({"fullnameOverride": ""})
+    assert (names["hub"], names["user-scheduler"], names["priority"]) == (
+        "hub",
+        f"{chart.RELEASE}-user-scheduler",
+        f"{chart.RELEASE}-default-priority",
+    )
+    names = chart.resource_names({"fullnameOverride": None}, release="nb")
+    assert (names["hub"], names["user-scheduler"], names["priority"]) == (
+        "nb-jupyterhub-hub",
+        "nb-jupyterhub-user-scheduler",
+        "nb-jupyterhub",
+    )
+    assert chart.resource_names({"fullnameOverride": None}, release="my-jupyterhub")["hub"] == "my-jupyterhub-hub"
 
 
 def test_the_hub_stops_when_the_image_lacks_our_config(monkeypatch):
@@ -380,44 +462,6 @@ def test_notebooks_reach_the_app_and_databases_but_not_cloud_metadata(deployment
 # -- the pods -----------------------------------------------------------------------
 
 
-class HubUser:
-    """The hub's user object, as much of it as the spawner and the hooks read."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.id = 1
-        self.url = f"/user/{name}/"
-
-
-def app_handler(session) -> SimpleNamespace:
-    """The request that triggers a spawn: the App's cookies, as the hub receives them."""
-    cookies = SimpleCookie()
-    for name in ("sessionid", "csrftoken"):
-        cookies[name] = session.cookies[name]
-    return SimpleNamespace(request=SimpleNamespace(cookies=cookies, protocol="http", host="localhost:8001"))
-
-
-def render(values: dict, session, server: str, profile: str):
-    """The pod the hub would create: pre_spawn_start, then the profile, as a real spawn runs them."""
-    c = chart.hub_config(values)
-
-    async def spawn():
-        user = HubUser(ALICE_EMAIL)
-        spawner = KubeSpawner(_mock=True, config=c, user=user, orm_spawner=SimpleNamespace(name=server, server=None))
-        spawner.handler = app_handler(session)
-        spawner.user_options = {"profile": profile}
-        await OpenHexaAuthenticator().pre_spawn_start(user, spawner)  # JupyterHub's User.spawn
-        await spawner.load_user_options()  # KubeSpawner.start
-        pod = await spawner.get_pod_manifest()
-        return (
-            spawner,
-            spawner.api.api_client.sanitize_for_serialization(pod),
-            await spawner.get_options_form(),
-        )
-
-    return asyncio.run(spawn())
-
-
 RENDERS = [
     (deployment, server, profile["slug"])
     for deployment in chart.DEPLOYMENTS
@@ -434,7 +478,8 @@ def test_the_pod_of_each_server_and_profile(deployment, server, profile, app, ku
     env = {**chart.hub_env(values, SECRETS), **app_settings(app.url)}  # the App is the mock App
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    spawner, pod, options_form = render(values, app.login(*DEMO["alice"]), server, profile)
+    config = chart.hub_config(values)
+    spawner, pod, pvc, options_form = chart.render_pod(config, app.login(*DEMO["alice"]), ALICE_EMAIL, server, profile)
     su = values["singleuser"]
     spec = pod["spec"]
     (container,) = spec["containers"]
@@ -482,16 +527,28 @@ def test_the_pod_of_each_server_and_profile(deployment, server, profile, app, ku
 
     # Labels the chart's NetworkPolicies and the hub select on; the pod's name.
     labels = pod["metadata"]["labels"]
+    chart_label = f"jupyterhub-{chart.chart_pin()['version']}"
     assert labels["component"] == "singleuser-server"
-    assert labels["app"] == "jupyterhub" and labels["release"] == chart.RELEASE
-    assert labels["chart"] == f"jupyterhub-{chart.chart_pin()['version']}"
+    assert labels["app"] == labels["app.kubernetes.io/name"] == "jupyterhub"
+    assert labels["release"] == labels["app.kubernetes.io/instance"] == chart.RELEASE
+    assert labels["chart"] == labels["helm.sh/chart"] == chart_label
+    assert labels["app.kubernetes.io/managed-by"] == "kubespawner"
+    assert "heritage" not in labels, "the chart's hub sets no heritage label on user pods"
     assert labels["hub.jupyter.org/network-access-hub"] == "true"
     assert labels["hub.jupyter.org/servername"] == server
+    assert spawner.namespace == chart.NAMESPACE, "KubeSpawner creates the pod in the hub's namespace"
     if server:
         server_hash = State.load(FIXTURE_FILE).notebooks_server_hash(server, ALICE_EMAIL)
         assert pod["metadata"]["name"] == f"jupyter-{server_hash}"
-    scheduler = "user-scheduler" if values["scheduling"]["userScheduler"]["enabled"] else None
+        assert pvc is None
+    else:
+        assert pvc["metadata"]["name"] == spawner.pvc_name
+        assert pvc["spec"]["resources"]["requests"]["storage"] == su["storage"]["capacity"]
+    # The user scheduler the chart deploys registers itself under the release's name.
+    scheduler = f"{chart.RELEASE}-user-scheduler" if values["scheduling"]["userScheduler"]["enabled"] else None
     assert spec.get("schedulerName") == scheduler
+    priority = f"{chart.RELEASE}-default-priority" if values["scheduling"]["podPriority"]["enabled"] else None
+    assert spec.get("priorityClassName") == priority
 
     # The environment: every credential exactly as the App sent it.
     pod_env = {e["name"]: e.get("value") for e in container["env"]}
@@ -538,7 +595,7 @@ def test_the_k3s_mock_app_is_where_the_values_and_the_workflow_point():
     assert chart.egress_allowed(values, port=port["targetPort"], namespace=namespace, pod_labels=pod_labels)
 
     workflow = yaml.safe_load(WORKFLOW.read_text())
-    assert workflow["env"]["NAMESPACE"] == namespace
+    assert workflow["env"]["NAMESPACE"] == namespace == chart.NAMESPACE
     assert workflow["env"]["RELEASE"] == chart.RELEASE
     runs = "\n".join(step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"])
     assert "--values chart-values/values.yaml --values chart-values/k3s.yaml" in runs
@@ -552,7 +609,18 @@ def test_the_workflow_runs_project_commands():
     workflow = yaml.safe_load(WORKFLOW.read_text())
     runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     assert any("make setup" in run for run in runs)
-    assert any("make test-unit" in run and "Z2JH_VALUES_SCHEMA" in str(workflow) for run in runs)
+    checks = [
+        step for job in workflow["jobs"].values() for step in job["steps"] if "make test-unit" in step.get("run", "")
+    ]
+    assert checks, "the workflow runs the unit tier's chart checks"
+    for step in checks:
+        env = step.get("env", {})
+        chart_dir = "${{ runner.temp }}/chart/jupyterhub"
+        assert env.get("Z2JH_VALUES_SCHEMA") == f"{chart_dir}/values.schema.json", "the pulled chart's schema"
+        assert env.get("Z2JH_CHART_DIR") == chart_dir, "the pulled chart, for the chart's own hub config"
+        assert '--untar --untardir "$RUNNER_TEMP/chart"' in step["run"], "it pulls the chart there first"
+        selected = re.search(r"-k '([^']+)'", step["run"]).group(1)
+        assert "schema" in selected and "chart_upstream" in selected, selected
     assert any(".venv/bin/python chart-values/smoke.py" in run for run in runs)
 
 
