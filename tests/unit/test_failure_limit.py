@@ -9,11 +9,13 @@ that; a spawner that really fails still counts.
 import json
 
 import pytest
+import yaml
 from traitlets.config.loader import PyFileConfigLoader
 
-from openhexa_hub.chart import hub_limits, read_values
+from openhexa_hub.chart import CHART_DEFAULTS, hub_limits, read_values
 from tests.conftest import CHART_VALUES, DEMO, UNIT_HUB_CONFIG
 from tests.support import ROOT, Hub, WaitTimeout, wait_until
+from tests.unit import chart
 
 # The limit production has: the chart's, for our values.
 LIMIT = hub_limits(read_values(CHART_VALUES))["consecutive_failure_limit"]
@@ -121,3 +123,13 @@ def test_our_values_give_the_hub_the_limits_on_purpose(monkeypatch):
     assert "concurrent_spawn_limit" not in hub_config(monkeypatch, CHART_VALUES="").JupyterHub, (
         "under the chart, its own"
     )
+
+
+@pytest.mark.parametrize("deployment", sorted(chart.DEPLOYMENTS))
+def test_outside_the_chart_the_limits_are_the_charts(deployment, tmp_path):
+    """CHART_VALUES gives a DockerSpawner hub the limits the chart gives the same values in production."""
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump(chart.user_values(deployment)))
+    assert hub_limits(read_values(path)) == chart.hub_limits(chart.chart_values(deployment))
+    defaults = chart._chart_defaults(chart.chart_pin()["version"])["hub"]
+    assert {key: defaults[key] for key in CHART_DEFAULTS} == CHART_DEFAULTS, "the chart's own defaults"
