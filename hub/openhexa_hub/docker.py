@@ -10,18 +10,12 @@ from collections import deque
 import docker
 from dockerspawner import DockerSpawner
 from jupyterhub.utils import random_port, url_path_join
-from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Unicode, default
 
 from .errors import refusal
 from .spawn import ProfileList, escape_template
 from .traits import EnvInt, EnvUnicode
-
-
-def spawn_refused(message: str) -> web.HTTPError:
-    """A failed spawn whose message the person sees on the hub's page."""
-    return refusal(503, message)
 
 
 class StartSlots:
@@ -163,9 +157,10 @@ class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
         try:
             await super().pull_image(image)
         except docker.errors.APIError:
-            raise spawn_refused(
+            raise refusal(
+                503,
                 f"The notebook image {image} is not on this machine and could not be pulled. "
-                "An administrator needs to build or load it."
+                "An administrator needs to build or load it.",
             ) from None
 
     async def start(self):
@@ -207,9 +202,10 @@ class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
             await slots.acquire(self._turn, patience)
         except TimeoutError:
             ahead = len(slots.waiting)
-            raise spawn_refused(
+            raise refusal(
+                503,
                 f"This machine was still starting other servers after {patience:.0f}s "
-                f"({slots.starting} starting, {ahead} waiting). Try again in a few minutes."
+                f"({slots.starting} starting, {ahead} waiting). Try again in a few minutes.",
             ) from None
         finally:
             self._turn = None
@@ -251,7 +247,7 @@ class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
                     status = await self.poll()
                     if status is not None:
                         last = await self._last_log_line()
-                        raise spawn_refused(f"Your notebook server stopped while starting (exit {status}): {last}")
+                        raise refusal(503, f"Your notebook server stopped while starting (exit {status}): {last}")
                 try:
                     response = await client.fetch(url, request_timeout=2, raise_error=False)
                     if response.headers.get("X-JupyterHub-Version"):
@@ -260,7 +256,7 @@ class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
                     pass  # not listening yet
                 await asyncio.sleep(0.1)
         last = await self._last_log_line()
-        raise spawn_refused(f"Your notebook server did not answer within {self.http_timeout:.0f}s: {last}")
+        raise refusal(503, f"Your notebook server did not answer within {self.http_timeout:.0f}s: {last}")
 
     async def _last_log_line(self) -> str:
         logs = await self.docker("logs", self.container_id, tail=3)
