@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 
 import pytest
 import requests
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tornado.httputil import parse_cookie
 
+from openhexa_hub.authenticator import REQUIRED, OpenHexaAuthenticator
 from tests.conftest import DEMO
 
 # Reproducible and bounded: the same examples on every run, no example database.
@@ -29,7 +31,24 @@ BOUNDED = settings(
 )
 
 LOGIN_COOKIE = "jupyterhub-hub-login"
-EMAIL = re.compile(r"^[a-z0-9._%+\-']+@[a-z0-9\-]+(\.[a-z0-9\-]+)+$")  # the contract's usernames, lowercased
+# What an App username may be, stated apart from the authenticator's pattern (so the two
+# can disagree): a lowercased ASCII email, one "@", a local part of these characters, and a
+# domain of two or more non-empty labels of letters, digits and hyphens.
+LOCAL_PART = frozenset(string.ascii_lowercase + string.digits + "._%+-'")
+DOMAIN_LABEL = frozenset(string.ascii_lowercase + string.digits + "-")
+
+
+def is_app_username(name: str) -> bool:
+    local, at, domain = name.partition("@")
+    labels = domain.split(".")
+    return (
+        bool(at and local)
+        and len(name) <= 254
+        and set(local) <= LOCAL_PART
+        and len(labels) >= 2
+        and all(label and set(label) <= DOMAIN_LABEL for label in labels)
+    )
+
 
 # -- what the App may answer -------------------------------------------------------
 
@@ -96,7 +115,7 @@ def app_meant(status: int, content_type: str, body: str) -> str | None:
     if not isinstance(name, str) or not name.isascii():
         return None
     name = name.strip().lower()
-    return name if EMAIL.match(name) and "\n" not in name and len(name) <= 254 else None
+    return name if is_app_username(name) else None
 
 
 def login_cookie(response: requests.Response) -> str | None:
@@ -202,3 +221,22 @@ def test_only_the_apps_own_session_logs_in(app, hub, alice_app_session, real_ses
         assert response.status_code in (302, 400, 431), response.status_code
         if response.status_code == 400:
             assert "cookies are not valid" in response.text
+
+
+NEAR_EMAIL = "ab9._%+-'@_A \n\u212a\u00e9/"  # an email's characters and their near misses
+near_emails = st.builds(
+    "{}@{}".format,
+    st.text(alphabet=NEAR_EMAIL, max_size=8),
+    st.lists(st.text(alphabet=NEAR_EMAIL, max_size=5), max_size=4).map(".".join),
+)
+
+
+@given(st.one_of(emails.map(str.lower), near_emails, st.text(alphabet=NEAR_EMAIL, max_size=30)))
+@example("a@b.c" + "c" * 250)  # 256 characters
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+def test_the_authenticator_accepts_exactly_the_app_usernames(name):
+    """Its pattern and the oracle's statement agree on every name, in-process."""
+    assert AUTHENTICATOR.validate_username(name) == is_app_username(name), name
+
+
+AUTHENTICATOR = OpenHexaAuthenticator(**{name: "http://127.0.0.1:9/" for name in REQUIRED})
