@@ -20,7 +20,7 @@ from pathlib import Path
 import docker
 
 from bench.commands import dry_run, run_timed, stand_in
-from tests.support import ROOT
+from harness import ROOT
 
 IMAGES = {
     "notebook": ("scripts/build-notebook.sh", "openhexa-base-notebook"),

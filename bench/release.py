@@ -22,7 +22,8 @@ import docker
 
 from bench.build import TAG, build_env
 from bench.commands import dry_run, phases_of, run_timed, stand_in
-from tests.support import ROOT, free_port
+from harness import ROOT
+from harness.net import free_port
 
 DRY_MARKERS = (
     "releasing 0123456789ab to 127.0.0.1:5999",

@@ -208,7 +208,7 @@ def load_chart_svg(part: dict, width: int = 900, height: int = 480) -> str:
 
 def svg_to_png(svg: str, svg_path: Path, png_path: Path) -> None:
     """Photograph ``svg`` with headless Chromium (through selenium) into ``png_path``."""
-    from tests.support import new_browser
+    from harness.browser import new_browser
 
     svg_path.write_text(svg)
     browser = new_browser()

@@ -28,7 +28,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support import ROOT
+from harness import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 ARTIFACTS = ROOT / "artifacts" / "bench"

@@ -17,7 +17,10 @@ from pathlib import Path
 import docker
 import yaml
 
-from tests.support import ROOT, Hub, MockApp, remove_spawned
+from harness import ROOT
+from harness.app import MockApp
+from harness.containers import remove_spawned
+from harness.hub import Hub
 
 STACK = "openhexa-bench"
 HUB_CONFIG = ROOT / "hub" / "jupyterhub_config.py"

@@ -17,7 +17,8 @@ from pathlib import Path
 from bench.client import Person, configure_http
 from bench.stack import BenchStack, bench_people
 from bench.stats import summary
-from tests.support import WaitTimeout, new_browser, wait_until
+from harness.browser import new_browser
+from harness.wait import WaitTimeout, wait_until
 
 SPAWN_TIMEOUT = 180.0
 PHASES = ("login", "spawn_to_ready", "spawn_to_lab_drawn", "spawn_to_first_result", "stop")
@@ -33,7 +34,7 @@ def hand_cookies_to(browser, person: Person) -> None:
 
 async def repetition(stack: BenchStack, browser, email: str, password: str) -> dict:
     """One timed repetition; returns seconds per phase."""
-    from tests.e2e.lab import run_in_new_notebook, wait_for_lab  # selenium helpers of the e2e tier
+    from harness.lab import run_in_new_notebook, wait_for_lab
 
     person = Person(email, password, stack.app.frontend_url, stack.hub.url)
     times = {}

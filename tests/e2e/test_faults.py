@@ -8,9 +8,10 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 
-from tests.conftest import DEMO
-from tests.e2e.lab import log_in_to_app, notebook_source, save_notebook, server_session, wait, wait_for_lab
-from tests.support import APP_FRONTEND_URL, APP_URL, HUB_URL, wait_until
+from harness.app import DEMO
+from harness.lab import log_in_to_app, notebook_source, save_notebook, server_session, wait, wait_for_lab
+from harness.stack import APP_FRONTEND_URL, APP_URL, HUB_URL
+from harness.wait import wait_until
 
 ALICE = "alice@openhexa.test"
 WORKSPACE = "malaria-dashboards"

@@ -1,11 +1,9 @@
 """After the end-to-end run: no credential the App handed out appears in any container's log."""
 
 import pytest
-import yaml
 
-from tests.support import ROOT
+from harness.app import FIXTURES
 
-FIXTURES = yaml.safe_load((ROOT / "mockapp" / "fixtures.yaml").read_text())
 SECRET_NAMES = ("PASSWORD", "TOKEN", "SECRET", "KEY", "DATABASE_URL")
 STORAGE = ("access_key_id", "secret_access_key", "session_token", "access_token", "sas_token")  # fixtures' storage
 

@@ -4,15 +4,14 @@ import re
 
 import pytest
 import requests
-import yaml
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 
-from tests.conftest import DEMO
-from tests.e2e.lab import log_in_to_app, run_in_new_notebook, wait, wait_for_lab
-from tests.support import APP_FRONTEND_URL, APP_URL, HUB_URL, ROOT, app_session, launch_notebook_server, wait_until
+from harness.app import DEMO, FIXTURES, app_session, launch_notebook_server
+from harness.lab import log_in_to_app, run_in_new_notebook, wait, wait_for_lab
+from harness.stack import APP_FRONTEND_URL, APP_URL, HUB_URL
+from harness.wait import wait_until
 
-FIXTURES = yaml.safe_load((ROOT / "mockapp" / "fixtures.yaml").read_text())
 ALICE = "alice@openhexa.test"
 MIXED = "mixed.case+tag@openhexa.test"  # the hub's name for Mixed.Case+tag@openhexa.test
 WORKSPACE = "malaria-dashboards"

@@ -19,7 +19,7 @@ import requests
 from moto.iam.access_control import IAMRequestBase
 from moto.server import ThreadedMotoServer
 
-from tests.support import free_port
+from harness.net import free_port
 
 # What the App's assumed role allows on the workspace bucket, and nothing else.
 WORKSPACE_ACTIONS = ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"]

@@ -17,7 +17,8 @@ import re
 import pytest
 import requests
 
-from tests.support import StandInServer, free_port, wait_until
+from harness.net import StandInServer, free_port
+from harness.wait import wait_until
 
 GIT_LAB_EXTENSION = "@jupyterlab/git"
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"

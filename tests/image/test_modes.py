@@ -3,7 +3,8 @@
 import pytest
 import requests
 
-from tests.support import StandInServer, free_port, wait_until
+from harness.net import StandInServer, free_port
+from harness.wait import wait_until
 
 CSP = "frame-ancestors 'self' http://localhost:8000"
 

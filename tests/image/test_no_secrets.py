@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOTEBOOK_IMAGE
+from harness.containers import NOTEBOOK_IMAGE
 
 HOST_CA_FOLDER = Path("/usr/local/share/ca-certificates")  # the host's extra CAs (Debian's local folder)
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.support import ROOT
+from harness import ROOT
 
 # Distributions whose import name is not their name.
 IMPORT_NAMES = {

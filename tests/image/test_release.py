@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import ROOT, free_port
+from harness import ROOT
+from harness.net import free_port
 
 MANIFEST_TYPES = ", ".join(
     [

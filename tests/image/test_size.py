@@ -2,7 +2,7 @@
 
 import json
 
-from tests.support import ROOT
+from harness import ROOT
 
 
 def test_report_the_image_size_and_the_openhexa_layer(docker_client, notebook_image):

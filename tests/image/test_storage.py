@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.net import answers_ok, free_port
+from harness.wait import wait_until
 from tests.image.moto_s3 import Credentials, MotoS3
-from tests.support import answers_ok, free_port, wait_until
 
 WORKSPACE = "/home/jovyan/workspace"
 NOTE = f"{WORKSPACE}/WORKSPACE-NOT-MOUNTED.txt"

@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from tests.conftest import NOTEBOOK_IMAGE
-from tests.support import ROOT, TrackedContainer
+from harness import ROOT
+from harness.containers import NOTEBOOK_IMAGE, TrackedContainer
 
 HUB_IMAGE = f"{os.environ.get('IMAGE_PREFIX', 'blsq/')}openhexa-jupyterhub:{os.environ.get('TAG', 'dev')}"
 VERSIONS = "import json, importlib.metadata as m, sys; print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))"

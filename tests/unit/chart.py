@@ -28,7 +28,7 @@ from jupyterhub.utils import url_path_join
 from kubespawner import KubeSpawner
 from traitlets.config import Config, PyFileConfigLoader
 
-from tests.support import ROOT
+from harness import ROOT
 
 CHART_VALUES = ROOT / "chart-values"
 VALUES_FILES = ("values.yaml", "k3s.yaml", "example-production.yaml")

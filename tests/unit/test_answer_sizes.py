@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import DEMO
-from tests.support import wait_until
+from harness.app import DEMO
+from harness.wait import wait_until
 
 MIB = 1024 * 1024
 ALICE = "alice@openhexa.test"

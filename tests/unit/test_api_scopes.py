@@ -11,8 +11,9 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from tests.conftest import DEMO
-from tests.unit.test_spawn import ALICE, wait_ready
+from harness.app import DEMO
+
+ALICE = DEMO["alice"][0]
 
 BOB = "bob@openhexa.test"
 A, B = quote(ALICE, safe=""), quote(BOB, safe="")
@@ -73,7 +74,7 @@ def bob_running(mock_app, hub):
     """Bob, logged in with his default server running (one spawn for the module)."""
     bob = hub_login(mock_app, hub, "bob")
     assert bob.get(f"{hub.url}/hub/spawn", timeout=60).status_code == 200
-    wait_ready(hub, BOB)
+    hub.wait_ready(BOB)
     yield bob
     hub.stop_servers(BOB)
 

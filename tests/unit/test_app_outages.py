@@ -5,8 +5,10 @@ import threading
 import pytest
 import requests
 
-from tests.conftest import DEMO, UNIT_HUB_CONFIG
-from tests.support import Hub, free_port, wait_until
+from harness.app import DEMO
+from harness.hub import UNIT_HUB_CONFIG, Hub
+from harness.net import free_port
+from harness.wait import wait_until
 
 
 @pytest.mark.reliability(

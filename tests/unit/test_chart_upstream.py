@@ -41,9 +41,10 @@ from kubespawner import KubeSpawner
 from tornado.httpclient import AsyncHTTPClient
 from traitlets.config import Config, LazyConfigValue, PyFileConfigLoader
 
+from harness import ROOT
+from harness.app import DEMO
+from harness.hub import app_settings
 from openhexa_hub.authenticator import OpenHexaAuthenticator
-from tests.conftest import DEMO
-from tests.support import ROOT, app_settings
 from tests.unit import chart
 
 MOUNT = "/usr/local/etc/jupyterhub/"  # where the chart's hub Deployment mounts its ConfigMap and Secret

@@ -28,14 +28,14 @@ from jupyterhub.app import JupyterHub
 from jupyterhub.traitlets import ByteSpecification
 from kubespawner import KubeSpawner
 
+from harness import ROOT
+from harness.app import DEMO, FIXTURE_FILE, FIXTURES
+from harness.hub import app_settings
+from harness.wait import wait_until
 from mockapp.state import State
 from openhexa_hub.authenticator import REQUIRED, OpenHexaAuthenticator
-from tests.conftest import DEMO
-from tests.support import ROOT, app_settings, wait_until
 from tests.unit import chart
 
-FIXTURE_FILE = ROOT / "mockapp" / "fixtures.yaml"
-FIXTURES = yaml.safe_load(FIXTURE_FILE.read_text())
 WORKSPACE = "malaria-dashboards"
 ALICE_EMAIL, _ = DEMO["alice"]
 WORKFLOW = ROOT / ".github" / "workflows" / "chart.yml"

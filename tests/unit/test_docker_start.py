@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import pytest
 from tornado import web
 
+from harness.net import free_port
 from openhexa_hub.docker import HostNetworkDockerSpawner, StartSlots
-from tests.support import free_port
-from tests.unit.test_spawn_hooks import docker
+from tests.unit.spawners import docker
 
 
 def run(coroutine):

@@ -12,9 +12,11 @@ import pytest
 import yaml
 from traitlets.config.loader import PyFileConfigLoader
 
+from harness import ROOT
+from harness.app import DEMO
+from harness.hub import CHART_VALUES, UNIT_HUB_CONFIG, Hub
+from harness.wait import WaitTimeout, wait_until
 from openhexa_hub.chart import CHART_DEFAULTS, hub_limits, read_values
-from tests.conftest import CHART_VALUES, DEMO, UNIT_HUB_CONFIG
-from tests.support import ROOT, Hub, WaitTimeout, wait_until
 from tests.unit import chart
 
 # The limit production has: the chart's, for our values.

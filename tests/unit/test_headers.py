@@ -10,10 +10,12 @@ import requests
 from jupyterhub.app import JupyterHub
 from traitlets.config import Config
 
+from harness import ROOT
+from harness.app import DEMO
+from harness.hub import UNIT_HUB_CONFIG, Hub, app_settings
 from openhexa_hub import OpenHexaAuthenticator
-from tests.conftest import DEMO, UNIT_HUB_CONFIG
-from tests.support import ROOT, Hub, app_settings
-from tests.unit.test_spawn import ALICE, wait_ready
+
+ALICE = DEMO["alice"][0]
 
 CSP = "Content-Security-Policy"
 
@@ -68,7 +70,7 @@ def test_a_logged_in_persons_hub_pages_send_the_csp(login, app, hub):
 def test_notebook_server_pages_send_the_csp(login, app, hub):
     alice = login("alice")
     alice.get(f"{hub.url}/hub/spawn", allow_redirects=False, timeout=60)  # not on to the server: no OAuth yet
-    wait_ready(hub, ALICE)
+    hub.wait_ready(ALICE)
     try:
         response = alice.get(f"{hub.url}/user/{ALICE}/env", timeout=30)
         assert response.status_code == 200
@@ -170,7 +172,7 @@ def test_iframe_settings_reach_the_hubs_and_the_servers_cookies(app, iframe_hub)
     assert hub_cookies["jupyterhub-hub-login"]["httponly"]
 
     browse(cookies, f"{iframe_hub.url}/hub/spawn", follow=False)  # not on to the server: no OAuth yet
-    wait_ready(iframe_hub, ALICE)
+    iframe_hub.wait_ready(ALICE)
     try:
         hops = browse(cookies, f"{iframe_hub.url}/user/{ALICE}/env")
         assert hops[-1].status_code == 200

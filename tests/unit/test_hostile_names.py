@@ -6,7 +6,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 import requests
 
-from tests.conftest import DEMO
+from harness.app import DEMO
 
 ALICE = "alice@openhexa.test"
 WORKSPACE_CREDENTIALS = "/workspaces/credentials/"

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tornado.httputil import parse_cookie
 
+from harness.app import DEMO
 from openhexa_hub.authenticator import REQUIRED, OpenHexaAuthenticator
-from tests.conftest import DEMO
 
 # Reproducible and bounded: the same examples on every run, no example database.
 BOUNDED = settings(

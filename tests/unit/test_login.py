@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.conftest import DEMO
+from harness.app import DEMO
 
 
 def test_anonymous_visit_goes_to_app_login_and_comes_back(app, hub):

@@ -10,8 +10,9 @@ import threading
 import pytest
 import requests
 
-from tests.conftest import DEMO, UNIT_HUB_CONFIG
-from tests.support import Hub, WaitTimeout, wait_until
+from harness.app import DEMO
+from harness.hub import UNIT_HUB_CONFIG, Hub
+from harness.wait import WaitTimeout, wait_until
 
 ALICE = "alice@openhexa.test"
 WORKSPACE = "malaria-dashboards"

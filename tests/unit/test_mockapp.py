@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from harness import ROOT
+from harness.app import DEMO, MockApp
+from harness.net import StandInServer
 from mockapp.state import Settings, State
-from tests.conftest import DEMO
-from tests.support import ROOT, MockApp, StandInServer
 
 FIXTURES = ROOT / "mockapp" / "fixtures.yaml"
 

@@ -3,8 +3,8 @@
 import pytest
 import yaml
 
+from harness import ROOT
 from scripts import notebook_base
-from tests.support import ROOT
 
 WORKFLOW = ROOT / ".github" / "workflows" / "notebook-base.yml"
 TAGS = ["latest", "python-3.13", "2026-11-16", "lab-4.5.0", "2026-11-23", "2026-11-23-x", "hub-5.5.4"]

@@ -4,8 +4,8 @@ import re
 import subprocess
 import sys
 
+from harness import ROOT
 from scripts.reliability_report import render
-from tests.support import ROOT
 
 
 def marked_tests() -> set[str]:

@@ -7,10 +7,11 @@ import sys
 import pytest
 from traitlets.config import Config
 
+from harness import ROOT
+from harness.hub import app_settings
 from openhexa_hub import OpenHexaAuthenticator
 from openhexa_hub.authenticator import REQUIRED
 from openhexa_hub.docker import HostNetworkDockerSpawner
-from tests.support import ROOT, app_settings
 
 APP = "http://app.test:8000"
 

@@ -4,11 +4,9 @@ from urllib.parse import quote
 
 import pytest
 import requests
-import yaml
 
-from tests.support import ROOT, wait_until
+from harness.app import FIXTURES
 
-FIXTURES = yaml.safe_load((ROOT / "mockapp" / "fixtures.yaml").read_text())
 WORKSPACE = "malaria-dashboards"
 WORKSPACE_ENV = FIXTURES["workspaces"][WORKSPACE]["env"]
 ALICE = "alice@openhexa.test"
@@ -25,10 +23,6 @@ def launch_workspace(hub, session, name: str, workspace: str = WORKSPACE) -> req
     return hub.launch_as_app(name, workspace, session)
 
 
-def wait_ready(hub, name, server=""):
-    return wait_until(lambda: (hub.server(name, server) or {}).get("ready"), f"{name}'s server {server!r} to be ready")
-
-
 @pytest.fixture
 def alice(login, hub):
     session = login("alice")
@@ -39,7 +33,7 @@ def alice(login, hub):
 def test_default_server_gets_default_credentials(alice, app, hub):
     response = alice.get(f"{hub.url}/hub/spawn", timeout=60)
     assert response.status_code == 200, response.text[:500]
-    wait_ready(hub, ALICE)
+    hub.wait_ready(ALICE)
     env = server_env(hub, alice, ALICE)
     expected = FIXTURES["users"][0]["default_credentials"]
     for name, value in expected["env"].items():
@@ -52,7 +46,7 @@ def test_default_server_gets_default_credentials(alice, app, hub):
 def test_workspace_server_gets_workspace_credentials_intact(alice, app, hub):
     response = launch_workspace(hub, alice, ALICE)
     assert response.status_code in (201, 202), response.text
-    wait_ready(hub, ALICE, WORKSPACE)
+    hub.wait_ready(ALICE, WORKSPACE)
     env = server_env(hub, alice, ALICE, WORKSPACE)
     for name, value in WORKSPACE_ENV.items():
         assert env[name] == value, name  # the {braces} value included
@@ -103,9 +97,9 @@ def test_app_unavailable_at_spawn_fails_with_503(alice, app, hub):
 
 def test_no_credential_reaches_the_logs_or_the_database(alice, hub):
     alice.get(f"{hub.url}/hub/spawn", timeout=60)
-    wait_ready(hub, ALICE)
+    hub.wait_ready(ALICE)
     assert launch_workspace(hub, alice, ALICE).status_code in (201, 202)
-    wait_ready(hub, ALICE, WORKSPACE)
+    hub.wait_ready(ALICE, WORKSPACE)
     secrets = [v for v in WORKSPACE_ENV.values() if len(v) > 12 and "/" not in v]
     secrets += list(FIXTURES["users"][0]["default_credentials"]["env"].values())
     s3 = FIXTURES["storage"]["s3"]  # the unit tier's mock App hands out s3 credentials

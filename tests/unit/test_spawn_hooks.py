@@ -9,50 +9,15 @@ import pytest
 from dockerspawner import DockerSpawner
 from kubespawner import KubeSpawner
 
+from harness.net import StandInServer
 from openhexa_hub import spawn
 from openhexa_hub.docker import HostNetworkDockerSpawner
-from tests.support import StandInServer
+from tests.unit.spawners import HUB, FakeUser, docker, kube_pod, workspace_server
 
 pytestmark = pytest.mark.usefixtures("kubeconfig")  # KubeSpawner needs a client configuration
 
 BRACES = "s3cr{et}-{{pw}}-4d1b"
 ENV = {"WORKSPACE_DATABASE_PASSWORD": BRACES, "PLAIN": "value", "HEXA_WORKSPACE": "malaria-dashboards"}
-
-
-class FakeUser:
-    name = "alice@openhexa.test"
-    id = 1
-    url = "/user/alice@openhexa.test/"
-
-
-def workspace_server():
-    return SimpleNamespace(name="malaria-dashboards", server=None)
-
-
-def kube_pod(setup, **traits):
-    """A KubeSpawner after ``setup(spawner)``, and the pod it would create.
-
-    KubeSpawner makes its API client when created, which needs a running loop.
-    """
-
-    async def build():
-        spawner = KubeSpawner(_mock=True, user=FakeUser(), orm_spawner=workspace_server(), **traits)
-        setup(spawner)
-        return spawner, await spawner.get_pod_manifest()
-
-    return asyncio.run(build())
-
-
-HUB = SimpleNamespace(
-    public_host="",
-    url="http://127.0.0.1:8081/hub/",
-    base_url="/hub/",
-    api_url="http://127.0.0.1:8081/hub/api",
-)
-
-
-def docker(cls=DockerSpawner, **traits):
-    return cls(user=FakeUser(), orm_spawner=workspace_server(), hub=HUB, **traits)
 
 
 def test_kubespawner_gets_escaped_values_and_the_pod_carries_them_intact():

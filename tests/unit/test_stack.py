@@ -8,7 +8,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.support import ROOT
+from harness import ROOT
 
 STACK = ROOT / "scripts" / "stack.sh"
 

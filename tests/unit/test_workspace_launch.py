@@ -13,8 +13,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
-from tests.conftest import DEMO, UNIT_HUB_CONFIG
-from tests.support import Hub, wait_until
+from harness.app import DEMO
+from harness.hub import UNIT_HUB_CONFIG, Hub
+from harness.wait import wait_until
 
 MIXED = "Mixed.Case+tag@openhexa.test"
 MIXED_HUB = "mixed.case+tag@openhexa.test"

@@ -12,8 +12,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import DEMO
-from tests.support import APP_URL
+from harness.app import DEMO
+from harness.stack import APP_URL
 
 LAB_TIMEOUT = 180  # a cold server start plus JupyterLab's first load on two cores
 

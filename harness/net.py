@@ -1,0 +1,91 @@
+"""Ports on 127.0.0.1 and HTTP stand-ins: what a test needs to listen and answer."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import socket
+import threading
+from dataclasses import dataclass
+
+import requests
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports on 127.0.0.1 that nothing listens on right now."""
+    with contextlib.ExitStack() as held:  # all held at once, so no two are the same
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+
+
+@dataclass
+class Request:
+    """What a stand-in server received."""
+
+    method: str
+    path: str
+    headers: dict
+    body: str
+
+
+class StandInServer:
+    """An HTTP server on 127.0.0.1 that records each request and answers ``answer(request)``.
+
+    ``answer`` returns ``(status, headers, body)``; a dict or list body is sent as JSON.
+    Use it as a context manager; ``url`` is its base URL.
+    """
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.requests: list[Request] = []
+        stand_in = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def handle_any(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                request = Request(self.command, self.path, dict(self.headers), body)
+                stand_in.requests.append(request)
+                status, headers, content = stand_in.answer(request)
+                if isinstance(content, (dict, list)):
+                    content = json.dumps(content)
+                    headers = {"Content-Type": "application/json", **headers}
+                data = (content or "").encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> StandInServer:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def answers_ok(url: str) -> bool:
+    """True once ``url`` answers 200."""
+    try:
+        return requests.get(url, timeout=2, allow_redirects=False).status_code == 200
+    except requests.RequestException:
+        return False

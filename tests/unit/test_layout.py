@@ -1,0 +1,72 @@
+"""The tree's rules: shared code lives in ``harness``, each tier stands on its own."""
+
+import ast
+import subprocess
+import sys
+
+from harness import ROOT
+
+PACKAGES = ("harness", "bench", "scripts", "hub", "mockapp", "chart-values")
+
+
+def imports(path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
+
+
+def python_files(*folders):
+    return [path for folder in folders for path in sorted((ROOT / folder).rglob("*.py"))]
+
+
+def test_nothing_outside_the_tests_imports_them():
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            name for name in imports(path) if name == "tests" or name.startswith("tests.")
+        )
+        for path in python_files(*PACKAGES)
+    }
+    assert not {path: names for path, names in offenders.items() if names}
+
+
+def test_no_test_module_imports_another_or_a_conftest():
+    offenders = {}
+    for path in python_files("tests"):
+        names = {
+            name
+            for name in imports(path)
+            if name.startswith("tests.") and (name.rsplit(".", 1)[-1].startswith("test_") or name.endswith("conftest"))
+        }
+        if names:
+            offenders[str(path.relative_to(ROOT))] = sorted(names)
+    assert not offenders, "share through harness/, or a tier's conftest fixtures"
+
+
+BLOCKER = """
+import sys
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"testinfra", "selenium"}:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked)")
+sys.meta_path.insert(0, Absent())
+"""
+
+
+def test_the_unit_tier_collects_without_testinfra_or_a_browser(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/unit"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert " tests collected" in result.stdout
