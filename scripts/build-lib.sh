@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the image build scripts (source it). Needs bash.
 
 # The host's CA bundle (with this machine's extra CAs), mounted into build steps

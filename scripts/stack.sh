@@ -91,10 +91,10 @@ MSG
     # Removing needs no secret; compose still wants the variables set.
     HUB_API_TOKEN=${HUB_API_TOKEN:-unused} CONFIGPROXY_AUTH_TOKEN=${CONFIGPROXY_AUTH_TOKEN:-unused} \
       compose down --volumes --remove-orphans
-    ids=$(spawned)
-    [ -z "$ids" ] || docker rm -f $ids >/dev/null
-    vols=$(volumes)
-    [ -z "$vols" ] || docker volume rm $vols >/dev/null
+    mapfile -t ids < <(spawned)
+    [ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null
+    mapfile -t vols < <(volumes)
+    [ ${#vols[@]} -eq 0 ] || docker volume rm "${vols[@]}" >/dev/null
     ;;
   logs)
     HUB_API_TOKEN=${HUB_API_TOKEN:-unused} CONFIGPROXY_AUTH_TOKEN=${CONFIGPROXY_AUTH_TOKEN:-unused} \

@@ -29,7 +29,9 @@ def alice(login, hub):
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("%2e%2e", 400),  # ..
+        # .., encoded: configurable-http-proxy 5 (the chart's) resolves it before the hub sees it,
+        # so it is another URL, which does not exist.
+        ("%2e%2e", 404),
         ("%2E%2E%2Fbob", 400),  # ../bob, encoded
         ("a%2Fb", 400),  # a/b, encoded: JupyterHub's own refusal
         ("a/b", 404),  # a literal slash is another URL
