@@ -44,6 +44,12 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def test_cell(row: dict) -> str:
+    """The test's file and name, as the committed report's check reads them back."""
+    path, name = row["test"].split("::", 1)
+    return f"`{path}`::`{cell(name)}`"
+
+
 def render(rows: list[dict], commit: str, date: str) -> str:
     passed = sum(row["outcome"] == "passed" for row in rows)
     lines = [
@@ -59,11 +65,8 @@ def render(rows: list[dict], commit: str, date: str) -> str:
         lines += [f"## {area}", "", HEADER, "|---|---|---|---|---|"]
         for row in sorted((r for r in rows if r["area"] == area), key=lambda r: r["test"]):
             what, lost = happened(row)
-            test = row["test"].split("::", 1)
-            lines.append(
-                f"| {cell(row['tried'])} | {cell(row['expected'])} | {cell(what)} | {lost} "
-                f"| `{test[0]}`::`{cell(test[1])}` |"
-            )
+            cells = (cell(row["tried"]), cell(row["expected"]), cell(what), lost, test_cell(row))
+            lines.append(f"| {' | '.join(cells)} |")
         lines.append("")
     findings = sorted((r for r in rows if r.get("before")), key=lambda r: r["test"])
     if findings:
@@ -78,10 +81,9 @@ def render(rows: list[dict], commit: str, date: str) -> str:
         ]
         for row in findings:
             what, _ = happened(row)
-            test = row["test"].split("::", 1)
             lines.append(
                 f"| {cell(row['tried'])} | {cell(row['before'])} | {cell(row['expected'])} | {cell(what)} "
-                f"| `{test[0]}`::`{cell(test[1])}` |"
+                f"| {test_cell(row)} |"
             )
         lines.append("")
     return "\n".join(lines)

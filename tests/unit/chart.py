@@ -591,7 +591,15 @@ def hub_env(
         service_env(names["hub"], "_SERVICE_PORT"): str(HUB_PORT),
         service_env(names["proxy-api"], "_SERVICE_PORT"): str(PROXY_API_PORT),
     }
-    for name, value in get(values, "hub.extraEnv", {}).items():
+    env.update(extra_env(get(values, "hub.extraEnv", {}), secrets))
+    return env
+
+
+def extra_env(entries: dict, secrets: dict[str, str]) -> dict[str, str]:
+    """hub.extraEnv as the hub Deployment renders it: values as they are, secret references resolved
+    from ``secrets`` ("<secret name>/<key>" -> value)."""
+    env = {}
+    for name, value in entries.items():
         if isinstance(value, dict):
             ref = value["valueFrom"]["secretKeyRef"]
             env[name] = secrets[f"{ref['name']}/{ref['key']}"]

@@ -137,12 +137,7 @@ def deployment_env(chart_dir: Path, values: dict) -> dict[str, str]:
         "HUB_SERVICE_PORT": service_port(chart_dir, "hub/service.yaml", "hub"),
         "PROXY_API_SERVICE_PORT": service_port(chart_dir, "proxy/service.yaml", "api"),
     }
-    for name, value in (values["hub"].get("extraEnv") or {}).items():
-        if isinstance(value, dict):
-            ref = value["valueFrom"]["secretKeyRef"]
-            env[name] = SECRETS[f"{ref['name']}/{ref['key']}"]
-        else:
-            env[name] = str(value)
+    env.update(chart.extra_env(values["hub"].get("extraEnv") or {}, SECRETS))
     return env
 
 
