@@ -5,8 +5,8 @@
 # as the `ca_bundle` secret so downloads through an intercepting proxy work
 # without any certificate landing in a layer.
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-OFFLINE_ROOTFS=openhexa/offline-rootfs:bookworm
-OFFLINE_BASE=openhexa/offline-docker-stacks:bookworm
+OFFLINE_ROOTFS=${OFFLINE_ROOTFS:-openhexa/offline-rootfs:bookworm}
+OFFLINE_BASE=${OFFLINE_BASE:-openhexa/offline-docker-stacks:bookworm}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

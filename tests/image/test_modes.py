@@ -86,19 +86,23 @@ def test_pipeline_without_a_pipeline_says_so(notebook):
     assert "no pipeline.py" in logs
 
 
-def test_an_unknown_mode_exits_non_zero_with_a_message(notebook):
-    status, logs = notebook.run_and_wait(command=["serve-everything"], expect_exit=None)
-    assert status != 0
+def test_an_unknown_mode_exits_64_with_a_message(notebook):
+    status, logs = notebook.run_and_wait(command=["serve-everything"], expect_exit=64)
     assert "unknown mode 'serve-everything'" in logs
 
 
-def test_the_healthcheck_fails_until_the_server_answers_then_passes(notebook):
-    """The image's HEALTHCHECK command, run as Docker runs it (Docker's own first check waits 30 s)."""
-    check = notebook.client.images.get(notebook.image).attrs["Config"]["Healthcheck"]["Test"]
-    assert check[0] == "CMD", check
-    idle = notebook.run_detached(entrypoint=["sleep"], command=["60"])
-    status, output = notebook.exec(idle, check[1:])
-    assert status != 0 and "no Jupyter server runtime file yet" in output
+def test_singleuser_outside_a_hub_says_what_it_needs(notebook):
+    status, logs = notebook.run_and_wait(
+        command=["singleuser"], environment={"JUPYTERHUB_API_TOKEN": "a-token"}, expect_exit=64
+    )
+    assert "missing here: JUPYTERHUB_API_URL JUPYTERHUB_SERVICE_URL" in logs
+    assert "Traceback" not in logs
 
-    container = notebook.run_detached(command=["notebook", f"--ServerApp.port={free_port()}"])
-    wait_until(lambda: notebook.exec(container, check[1:])[0] == 0, "the HEALTHCHECK command to pass", interval=0.5)
+
+def test_the_default_command_under_a_hub_is_the_single_user_server(notebook):
+    """The hub's spawners run the image's CMD (start-notebook.py): it hands over to jupyterhub-singleuser."""
+    status, logs = notebook.run_and_wait(
+        command=["start-notebook.py", "--help"], environment={"JUPYTERHUB_API_TOKEN": "a-token"}, expect_exit=None
+    )
+    assert "Executing: jupyterhub-singleuser --help" in logs
+    assert notebook.client.images.get(notebook.image).attrs["Config"]["Cmd"] == ["start-notebook.py"]
