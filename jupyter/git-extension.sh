@@ -9,9 +9,9 @@
 openhexa_git_extension() {
   local value=${GIT_EXTENSION_ENABLED:-}
   if [ "${value,,}" = "true" ]; then
-    echo "openhexa: the JupyterLab git extension is on"
+    echo "openhexa: the JupyterLab git extension is on" >&2
   else
-    echo "openhexa: the JupyterLab git extension is off (GIT_EXTENSION_ENABLED is not 'true')"
+    echo "openhexa: the JupyterLab git extension is off (GIT_EXTENSION_ENABLED is not 'true')" >&2
     export JUPYTER_CONFIG_PATH="/usr/local/etc/openhexa/git-extension-off${JUPYTER_CONFIG_PATH:+:$JUPYTER_CONFIG_PATH}"
   fi
 }
