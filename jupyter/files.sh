@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # OpenHexa hook (sourced by start.sh): write the files the App sent with the
 # default credentials (OPENHEXA_FILES, a JSON object of path -> base64) under $HOME.
 if [ -n "${OPENHEXA_FILES:-}" ]; then

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # OpenHexa hook (sourced by start.sh before the server starts): the JupyterLab
 # git extension is on only when the App sends GIT_EXTENSION_ENABLED=true (in any
 # case: true, True, TRUE). Otherwise (unset, false, anything else) the Jupyter

@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2329 # the engines' functions are called by name ("openhexa_storage_$engine")
 # OpenHexa hook (sourced by start.sh before the server starts): mount the
 # workspace's bucket on ~/workspace with what the OpenHexa App sends in the
 # workspace answer: WORKSPACE_STORAGE_ENGINE and that engine's settings (the
@@ -321,6 +323,7 @@ openhexa_storage_note() {
   {
     echo "The workspace's files are not in this folder."
     echo
+    # shellcheck disable=SC2016 # the quotes are the note's, inside a double-quoted string
     echo "When this notebook server started ($(date -u '+%Y-%m-%d %H:%M UTC')), it could not connect this folder to the workspace's $kind${shown_bucket:+ (bucket '$shown_bucket')}."
     echo
     echo "Why: $why."

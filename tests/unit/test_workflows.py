@@ -368,6 +368,30 @@ def test_make_lint_runs_hadolint_on_every_dockerfile():
     assert sorted(linted) == sorted(map(str, DOCKERFILES))
 
 
+def shell_scripts() -> set[str]:
+    """Every tracked file that is a shell script: named *.sh, or starting with a shell's #!."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    scripts = set()
+    for name in tracked:
+        path = ROOT / name
+        if name.endswith(".sh") or path.is_file() and path.read_bytes()[:40].split(b"\n")[0] in SHELL_LINES:
+            scripts.add(name)
+    return scripts
+
+
+SHELL_LINES = {b"#!/bin/bash", b"#!/bin/sh", b"#!/usr/bin/env bash", b"#!/usr/bin/env sh"}
+
+
+def test_make_lint_runs_shellcheck_on_every_shell_script():
+    listed = subprocess.run(
+        ["make", "--no-print-directory", "-s", "-f", "Makefile", "-f", "-", "print-shell-scripts"],
+        input="print-shell-scripts:\n\t@echo $(SHELL_SCRIPTS)\n",
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert "$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)" in lint_recipe()
+    assert sorted(listed) == sorted(shell_scripts())
+
+
 def test_hadolint_reports_a_bad_dockerfile(tmp_path):
     bad = tmp_path / "Dockerfile"
     bad.write_text("FROM debian:latest\nRUN cd /tmp && apt-get update && apt-get install -y curl\n")
