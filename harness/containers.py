@@ -10,6 +10,12 @@ from pathlib import Path
 # The single-user image under test (`make build` builds it).
 NOTEBOOK_IMAGE = os.environ.get("NOTEBOOK_IMAGE", "blsq/openhexa-base-notebook:dev")
 
+TIMED_OUT = 124  # timeout(1)'s exit status when it stopped the command
+
+
+class ExecFailed(AssertionError):
+    """A command run in a container failed (or ran out of time); the message has its output."""
+
 
 class TrackedContainer:
     """Containers of one image for one test, on the host network; all removed by ``remove_all``.
@@ -38,9 +44,20 @@ class TrackedContainer:
             assert status == expect_exit, f"exit {status}, expected {expect_exit}:\n{logs[-3000:]}"
         return status, logs
 
-    def exec(self, container, command: list[str], timeout: int = 60, **kwargs) -> tuple[int, str]:
+    def exec(self, container, command: list[str], timeout: int = 60, **kwargs) -> str:
+        """Run ``command`` in ``container``; its output. Raises ExecFailed on a non-zero exit or a timeout."""
+        status, output = self.exec_status(container, command, timeout, **kwargs)
+        if status != 0:
+            raise ExecFailed(f"{command} exited {status} in {container.short_id}:\n{output[-3000:]}")
+        return output
+
+    def exec_status(self, container, command: list[str], timeout: int = 60, **kwargs) -> tuple[int, str]:
+        """Run ``command``, whose failure the caller judges; (exit status, output). Raises on a timeout."""
         result = container.exec_run(["timeout", str(timeout), *command], **kwargs)
-        return result.exit_code, result.output.decode(errors="replace")
+        output = result.output.decode(errors="replace")
+        if result.exit_code == TIMED_OUT:
+            raise ExecFailed(f"{command} did not finish within {timeout}s in {container.short_id}:\n{output[-3000:]}")
+        return result.exit_code, output
 
     def remove_all(self):
         for container in self.containers:

@@ -55,7 +55,7 @@ def test_singleuser_with_a_hub_token_runs_jupyterhub_singleuser(notebook, hub_ap
     )
     assert response.headers["Content-Security-Policy"].startswith(CSP)
     # Read /proc rather than run ps: not every base image has procps.
-    status, processes = notebook.exec(container, ["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"])
+    processes = notebook.exec(container, ["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"])
     assert "jupyterhub-singleuser" in processes, processes
 
 

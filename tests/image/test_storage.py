@@ -88,19 +88,19 @@ def storage_lines(container) -> list[str]:
 
 
 def note(notebook, container) -> str:
-    status, text = notebook.exec(container, ["cat", NOTE])
+    status, text = notebook.exec_status(container, ["cat", NOTE])
     return text if status == 0 else ""
 
 
 def fuse_mounts(notebook, container) -> list[str]:
-    _, mounts = notebook.exec(container, ["cat", "/proc/mounts"])
+    mounts = notebook.exec(container, ["cat", "/proc/mounts"])
     return [line for line in mounts.splitlines() if " fuse" in line]
 
 
 def command_lines(notebook, container) -> str:
     """Every process's command line, as anyone in the container may read them, and ps's view."""
-    _, lines = notebook.exec(container, ["sh", "-c", "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' <$f; echo; done"])
-    _, ps = notebook.exec(container, ["sh", "-c", "command -v ps >/dev/null && ps -eo user,pid,args || true"])
+    lines = notebook.exec(container, ["sh", "-c", "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' <$f; echo; done"])
+    ps = notebook.exec(container, ["sh", "-c", "command -v ps >/dev/null && ps -eo user,pid,args || true"])
     return lines + ps
 
 
@@ -157,12 +157,9 @@ def test_s3_the_bucket_is_the_workspace_folder_and_no_credential_shows(notebook,
 
     assert storage_lines(container) == [f"openhexa: storage engine 's3': mounted bucket '{BUCKET}' on {WORKSPACE}"]
     assert any(f" {WORKSPACE} fuse.s3fs " in line for line in fuse_mounts(notebook, container))
-    status, hello = notebook.exec(container, ["cat", f"{WORKSPACE}/hello.txt"])
-    assert status == 0 and hello == HELLO.decode(), hello
-    status, output = notebook.exec(
-        container, ["sh", "-c", f"echo 'written in a notebook' > {WORKSPACE}/from-the-notebook.txt"]
-    )
-    assert status == 0, output
+    hello = notebook.exec(container, ["cat", f"{WORKSPACE}/hello.txt"])
+    assert hello == HELLO.decode(), hello
+    notebook.exec(container, ["sh", "-c", f"echo 'written in a notebook' > {WORKSPACE}/from-the-notebook.txt"])
     body = wait_until(
         lambda: s3.client().get_object(Bucket=BUCKET, Key="from-the-notebook.txt")["Body"].read(),
         "the notebook's file in the bucket",
@@ -171,7 +168,9 @@ def test_s3_the_bucket_is_the_workspace_folder_and_no_credential_shows(notebook,
     assert not note(notebook, container)
 
     everything = container.logs().decode() + command_lines(notebook, container)
-    _, private = notebook.exec(container, ["sh", "-c", "ls -ld /tmp/openhexa-storage.*; cat /tmp/openhexa-storage.*/*"])
+    _, private = notebook.exec_status(
+        container, ["sh", "-c", "ls -ld /tmp/openhexa-storage.*; cat /tmp/openhexa-storage.*/*"]
+    )
     for secret in credentials.secrets:
         assert secret not in everything
         assert secret not in private
