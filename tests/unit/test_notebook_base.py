@@ -23,12 +23,13 @@ def test_the_newest_date_tag_ignores_the_other_tags():
 
 def test_an_update_moves_only_the_pin(tmp_path):
     dockerfile = tmp_path / "Dockerfile"
-    original = notebook_base.DOCKERFILE.read_text()
-    dockerfile.write_text(original.replace(notebook_base.pinned(original)[1], "2025-01-06"))
+    current = notebook_base.DOCKERFILE.read_text()
+    stale = current.replace(f":{notebook_base.pinned(current)[1]}\n", ":2025-01-06\n")
+    dockerfile.write_text(stale)
     assert notebook_base.update(dockerfile, TAGS) == "2026-11-23"
     updated = dockerfile.read_text()
     assert notebook_base.pinned(updated) == ("quay.io/jupyter/datascience-notebook", "2026-11-23")
-    changed = [(a, b) for a, b in zip(original.splitlines(), updated.splitlines(), strict=True) if a != b]
+    changed = [(a, b) for a, b in zip(stale.splitlines(), updated.splitlines(), strict=True) if a != b]
     assert [b for _, b in changed] == ["ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23"]
 
 
