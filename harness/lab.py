@@ -13,7 +13,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from harness.app import DEMO
-from harness.stack import APP_URL
+from harness.stack import APP_URL, HUB_URL
 
 LAB_TIMEOUT = 180  # a cold server start plus JupyterLab's first load on two cores
 
@@ -64,6 +64,12 @@ def wait_for_lab(browser, timeout: float = LAB_TIMEOUT):
         browser, ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-Launcher")), "JupyterLab's launcher", timeout
     )
     wait(browser, ready.invisibility_of_element_located((By.ID, "jupyterlab-splash")), "JupyterLab's splash to go")
+
+
+def open_own_lab(browser, who: str):
+    """Log in to the App, then open the hub (the App's login sends the browser there): their JupyterLab."""
+    log_in_to_app(browser, who, start=f"{APP_URL}/login?next={HUB_URL}/hub/")
+    wait_for_lab(browser)
 
 
 def run_in_new_notebook(browser, code: str, expected: str, timeout: float = 120) -> str:

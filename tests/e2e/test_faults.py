@@ -9,8 +9,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 
 from harness.app import DEMO
-from harness.lab import log_in_to_app, notebook_source, save_notebook, server_session, wait, wait_for_lab
-from harness.stack import APP_FRONTEND_URL, APP_URL, HUB_URL
+from harness.lab import log_in_to_app, notebook_source, open_own_lab, save_notebook, server_session, wait, wait_for_lab
+from harness.stack import APP_FRONTEND_URL, HUB_URL
 from harness.wait import wait_until
 
 ALICE = "alice@openhexa.test"
@@ -52,8 +52,7 @@ def workspace_container(docker_client, stack):
     "the person is still logged in and reaches the same server; a notebook saved before is intact",
 )
 def test_a_hub_restart_keeps_people_logged_in_their_servers_and_notebooks(browser, stack):
-    log_in_to_app(browser, "alice", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
-    wait_for_lab(browser)
+    open_own_lab(browser, "alice")
     server = server_session(browser, ALICE_SERVER)
     save_notebook(server, ALICE_SERVER, "before-restart.ipynb", "print('saved before the restart')")
     started = stack.servers(ALICE)[""]["started"]
@@ -93,8 +92,7 @@ def test_a_killed_server_is_noticed_and_its_workspace_files_survive(browser, sta
     "they stay logged in to the App and the hub, and their server keeps working",
 )
 def test_an_app_restart_keeps_people_working(browser, stack):
-    log_in_to_app(browser, "alice", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
-    wait_for_lab(browser)
+    open_own_lab(browser, "alice")
     server = server_session(browser, ALICE_SERVER)
 
     stack.compose("restart", "app")

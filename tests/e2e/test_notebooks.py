@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 
 from harness.app import DEMO, FIXTURES, app_session, launch_notebook_server
-from harness.lab import log_in_to_app, run_in_new_notebook, wait, wait_for_lab
+from harness.lab import log_in_to_app, open_own_lab, run_in_new_notebook, wait, wait_for_lab
 from harness.stack import APP_FRONTEND_URL, APP_URL, HUB_URL
 from harness.wait import wait_until
 
@@ -45,8 +45,7 @@ def test_anonymous_visit_logs_in_through_the_app_and_opens_jupyterlab(browser):
 
 
 def test_a_notebook_sees_the_default_credentials(browser):
-    log_in_to_app(browser, "alice", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
-    wait_for_lab(browser)
+    open_own_lab(browser, "alice")
     greeting = FIXTURES["users"][0]["default_credentials"]["env"]["HEXA_NOTEBOOKS_GREETING"]
     run_in_new_notebook(browser, "import os; print(os.environ['HEXA_NOTEBOOKS_GREETING'])", greeting)
 
@@ -76,8 +75,7 @@ def test_a_workspace_opens_in_the_apps_iframe_with_its_credentials(browser):
 
 
 def test_hub_and_notebook_allow_only_the_app_to_frame_them(browser, stack):
-    log_in_to_app(browser, "alice", start=f"{APP_URL}/login?next={HUB_URL}/hub/")
-    wait_for_lab(browser)
+    open_own_lab(browser, "alice")
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
     expected = {"'self'", APP_URL, APP_FRONTEND_URL}
     assert frame_ancestors(requests.get(f"{HUB_URL}/hub/login", allow_redirects=False, timeout=30)) == expected
