@@ -19,6 +19,13 @@ ALICE_SERVER = f"{HUB_URL}/user/{ALICE}/"
 WORKSPACE_SERVER = f"{HUB_URL}/user/{ALICE}/{WORKSPACE}/"
 
 
+@pytest.fixture
+def alices_lab(browser):
+    """Alice in her own JupyterLab, logged in through the App; her server's session."""
+    open_own_lab(browser, "alice")
+    return server_session(browser, ALICE_SERVER)
+
+
 @pytest.fixture(autouse=True)
 def no_servers(stack):
     """Every scenario starts with nobody's server running."""
@@ -51,9 +58,8 @@ def workspace_container(docker_client, stack):
     "the hub restarts while a server runs",
     "the person is still logged in and reaches the same server; a notebook saved before is intact",
 )
-def test_a_hub_restart_keeps_people_logged_in_their_servers_and_notebooks(browser, stack):
-    open_own_lab(browser, "alice")
-    server = server_session(browser, ALICE_SERVER)
+def test_a_hub_restart_keeps_people_logged_in_their_servers_and_notebooks(browser, stack, alices_lab):
+    server = alices_lab
     save_notebook(server, ALICE_SERVER, "before-restart.ipynb", "print('saved before the restart')")
     started = stack.servers(ALICE)[""]["started"]
 
@@ -91,9 +97,8 @@ def test_a_killed_server_is_noticed_and_its_workspace_files_survive(browser, sta
     "the App restarts while people work",
     "they stay logged in to the App and the hub, and their server keeps working",
 )
-def test_an_app_restart_keeps_people_working(browser, stack):
-    open_own_lab(browser, "alice")
-    server = server_session(browser, ALICE_SERVER)
+def test_an_app_restart_keeps_people_working(browser, stack, alices_lab):
+    server = alices_lab
 
     stack.compose("restart", "app")
     wait_until(app_answers, "the App to be back after a restart", 60)
