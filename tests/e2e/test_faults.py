@@ -20,7 +20,7 @@ WORKSPACE_SERVER = f"{HUB_URL}/user/{ALICE}/{WORKSPACE}/"
 
 
 @pytest.fixture
-def alices_lab(browser):
+def alices_server(browser):
     """Alice in her own JupyterLab, logged in through the App; her server's session."""
     open_own_lab(browser, "alice")
     return server_session(browser, ALICE_SERVER)
@@ -58,8 +58,8 @@ def workspace_container(docker_client, stack):
     "the hub restarts while a server runs",
     "the person is still logged in and reaches the same server; a notebook saved before is intact",
 )
-def test_a_hub_restart_keeps_people_logged_in_their_servers_and_notebooks(browser, stack, alices_lab):
-    server = alices_lab
+def test_a_hub_restart_keeps_people_logged_in_their_servers_and_notebooks(browser, stack, alices_server):
+    server = alices_server
     save_notebook(server, ALICE_SERVER, "before-restart.ipynb", "print('saved before the restart')")
     started = stack.servers(ALICE)[""]["started"]
 
@@ -97,14 +97,12 @@ def test_a_killed_server_is_noticed_and_its_workspace_files_survive(browser, sta
     "the App restarts while people work",
     "they stay logged in to the App and the hub, and their server keeps working",
 )
-def test_an_app_restart_keeps_people_working(browser, stack, alices_lab):
-    server = alices_lab
-
+def test_an_app_restart_keeps_people_working(browser, stack, alices_server):
     stack.compose("restart", "app")
     wait_until(app_answers, "the App to be back after a restart", 60)
 
-    save_notebook(server, ALICE_SERVER, "after-app-restart.ipynb", "print('still working')")
-    assert notebook_source(server, ALICE_SERVER, "after-app-restart.ipynb") == "print('still working')"
+    save_notebook(alices_server, ALICE_SERVER, "after-app-restart.ipynb", "print('still working')")
+    assert notebook_source(alices_server, ALICE_SERVER, "after-app-restart.ipynb") == "print('still working')"
     browser.get(f"{APP_FRONTEND_URL}/")
     wait(browser, ready.presence_of_element_located((By.ID, "whoami")), "the App's home page, still logged in")
     open_workspace(browser)
