@@ -104,6 +104,12 @@ def command_lines(notebook, container) -> str:
     return lines + ps
 
 
+def private_folder(argument: str, before: str, after: str) -> str:
+    """The private folder a storage tool was given in ``argument`` (``before`` + the folder + ``after``)."""
+    assert re.fullmatch(rf"{re.escape(before)}{PRIVATE}{re.escape(after)}", argument), argument
+    return argument[len(before) : -len(after)]
+
+
 def assert_not_mounted_and_said(notebook, container, *words: str, secrets: tuple[str, ...] = ()):
     """No mount; one log line and the note say why, in these words, with no secret in either."""
     lines = storage_lines(container)
@@ -178,43 +184,52 @@ def test_s3_the_bucket_is_the_workspace_folder_and_no_credential_shows(notebook,
     assert f"s3fs {BUCKET} {WORKSPACE} -o allow_other" in everything  # the daemon's command line, read above
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "s3: the App's session credentials with a wrong secret (moto checks signatures as AWS does)",
-    "the server serves; the log and WORKSPACE-NOT-MOUNTED.txt say the storage refused the credentials, "
-    "name the settings and say to restart from OpenHexa; no credential in either",
-)
-def test_s3_wrong_credentials_are_a_readable_refusal(notebook, s3, fuse_device):
+def wrong_secret(s3):
+    """The App's session credentials with a wrong secret: moto checks signatures as AWS does."""
     good = s3.workspace_credentials(BUCKET)
     wrong = Credentials(good.access_key_id, "not-" + good.secret_access_key, good.session_token)
-    container = start_server(notebook, s3_settings(s3, wrong), fuse_device)
-    assert_not_mounted_and_said(
-        notebook,
-        container,
-        "the storage refused the credentials",
-        "WORKSPACE_STORAGE_ENGINE_S3_SECRET_ACCESS_KEY",
-        secrets=tuple(wrong.secrets),
-    )
-    assert "start it again from OpenHexa" in note(notebook, container)
+    said = ("the storage refused the credentials", "WORKSPACE_STORAGE_ENGINE_S3_SECRET_ACCESS_KEY")
+    return s3_settings(s3, wrong), wrong, said, "start it again from OpenHexa"
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "s3: the storage endpoint does not answer (a closed port)",
-    "the server serves within the storage timeout; the log and WORKSPACE-NOT-MOUNTED.txt say the storage "
-    "could not be reached, and where",
-)
-def test_s3_an_unreachable_endpoint_is_said_and_the_server_serves(notebook, s3, fuse_device):
+def closed_endpoint(s3):
+    """Good credentials, an endpoint where nothing listens."""
     credentials = s3.workspace_credentials(BUCKET)
     closed = f"127.0.0.1:{free_port()}"
-    container = start_server(notebook, s3_settings(s3, credentials, endpoint=f"http://{closed}"), fuse_device)
-    assert_not_mounted_and_said(
-        notebook,
-        container,
-        f"the storage could not be reached ({closed})",
-        "WORKSPACE_STORAGE_ENGINE_S3_ENDPOINT_URL",
-        secrets=tuple(credentials.secrets),
-    )
+    said = (f"the storage could not be reached ({closed})", "WORKSPACE_STORAGE_ENGINE_S3_ENDPOINT_URL")
+    return s3_settings(s3, credentials, endpoint=f"http://{closed}"), credentials, said, "try again in a few minutes"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            wrong_secret,
+            id="wrong-secret",
+            marks=pytest.mark.reliability(
+                "Fault",
+                "s3: the App's session credentials with a wrong secret (moto checks signatures as AWS does)",
+                "the server serves; the log and WORKSPACE-NOT-MOUNTED.txt say the storage refused the credentials, "
+                "name the settings and say to restart from OpenHexa; no credential in either",
+            ),
+        ),
+        pytest.param(
+            closed_endpoint,
+            id="unreachable-endpoint",
+            marks=pytest.mark.reliability(
+                "Fault",
+                "s3: the storage endpoint does not answer (a closed port)",
+                "the server serves within the storage timeout; the log and WORKSPACE-NOT-MOUNTED.txt say the "
+                "storage could not be reached, and where",
+            ),
+        ),
+    ],
+)
+def test_s3_failures_are_said_in_plain_words_and_the_server_serves(notebook, s3, fuse_device, case):
+    settings, credentials, said, what_to_do = case(s3)
+    container = start_server(notebook, settings, fuse_device)
+    assert_not_mounted_and_said(notebook, container, *said, secrets=tuple(credentials.secrets))
+    assert what_to_do in note(notebook, container)
 
 
 @pytest.mark.reliability(
@@ -351,8 +366,7 @@ def test_gcp_gcsfuse_gets_the_token_through_a_private_socket_only(notebook, stan
     )
     record = stand_ins.record("gcsfuse")
     argv = record["argv"]
-    assert re.fullmatch(rf"unix://{PRIVATE}/token\.sock", argv[5]), argv
-    private = argv[5][len("unix://") : -len("/token.sock")]
+    private = private_folder(argv[5], "unix://", "/token.sock")
     assert argv == [
         "gcsfuse", "--implicit-dirs", "-o", "allow_other", "--token-url", f"unix://{private}/token.sock",
         "--log-file", f"{private}/gcsfuse.log", "--log-severity", "WARNING", "hexa-gcs-bucket", WORKSPACE,
@@ -406,8 +420,7 @@ def test_azure_blobfuse2_gets_the_sas_in_its_environment_only(notebook, stand_in
     )
     record = stand_ins.record("blobfuse2")
     argv = record["argv"]
-    assert re.fullmatch(rf"--tmp-path={PRIVATE}/cache", argv[3]), argv
-    private = argv[3][len("--tmp-path=") : -len("/cache")]
+    private = private_folder(argv[3], "--tmp-path=", "/cache")
     assert argv == [
         "blobfuse2", "mount", WORKSPACE, f"--tmp-path={private}/cache",
         "--log-type=base", f"--log-file-path={private}/blobfuse2.log",
