@@ -72,7 +72,19 @@ def tag_digest(registry: Registry, repository: str, tag: str) -> str | None:
     return response.headers["Docker-Content-Digest"] if response.status_code == 200 else None
 
 
-def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, notebook_image, docker_client):
+@pytest.fixture(scope="module")
+def built(docker_client):
+    """Both images the release publishes, as `make build` named them (IMAGE_PREFIX, TAG)."""
+    import docker
+
+    for repository in REPOSITORIES:
+        try:
+            docker_client.images.get(f"{repository}:{LOCAL_TAG}")
+        except docker.errors.ImageNotFound:
+            pytest.fail(f"{repository}:{LOCAL_TAG} is not built: run `make build`", pytrace=False)
+
+
+def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, built, docker_client):
     records, values = tmp_path / "releases", tmp_path / "values.yaml"
     values.write_text((ROOT / "chart-values" / "values.yaml").read_text())
     result = release(ROOT, registry, records, values, "--allow-dirty")
@@ -138,9 +150,7 @@ def refusing_writes(folder):
     "the registry fails in the middle of a release (the hub's repository refuses writes)",
     "the release stops with a clear error; latest, the chart values and the records are unchanged",
 )
-def test_a_registry_failing_mid_release_leaves_latest_where_it_was(
-    registry, checkout, tmp_path, docker_client, notebook_image
-):
+def test_a_registry_failing_mid_release_leaves_latest_where_it_was(registry, checkout, tmp_path, docker_client, built):
     records, values = tmp_path / "releases", tmp_path / "values.yaml"
     values.write_text((ROOT / "chart-values" / "values.yaml").read_text())
     subprocess.run(["git", "tag", "v1.0.0"], cwd=checkout, check=True)
