@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness import ROOT
-from release import ReleaseError, chart_values, registry, verify
+from release import ReleaseError, chart_values, gate, registry, verify
 from release.phases import read
 
 main_module = importlib.import_module("release.__main__")
@@ -113,3 +113,22 @@ def test_the_release_imports_nothing_from_the_tests():
             if bad:
                 offenders[path.name] = bad
     assert not offenders
+
+
+def test_the_gate_then_the_publish_half_release_exactly_what_passed(world, monkeypatch):
+    happened, args, tmp_path = world
+    args = [arg for arg in args if arg != "--skip-gates"]
+    tiers = [gate.TierResult(tier, passed=2) for tier in gate.TIERS]
+    monkeypatch.setattr(gate, "gate", lambda artifacts, phases: happened.append(("gate", artifacts)) or tiers)
+    monkeypatch.setattr(gate, "image_id", lambda local: "sha256:" + local)
+
+    assert main_module.main([*args, "--phase", "gate"]) == 0
+    assert happened == [("gate", tmp_path / "artifacts")]
+    assert read(tmp_path / "phases.json")["outcome"] == "gated"
+    assert json.loads((tmp_path / "artifacts" / "gate.json").read_text())["commit"] == COMMIT
+
+    assert main_module.main([*args, "--phase", "publish"]) == 0
+    assert happened.count(("gate", tmp_path / "artifacts")) == 1, "the publish half does not gate again"
+    made = json.loads((tmp_path / "releases" / "1.4.0" / "manifest.json").read_text())
+    assert made["tests"] == {tier: {"passed": 2, "failed": 0, "skipped": 0} for tier in gate.TIERS}
+    assert read(tmp_path / "phases.json")["outcome"] == "published"
