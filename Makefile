@@ -104,16 +104,16 @@ build-notebook: docker-up ## build $(NOTEBOOK_IMAGE) (on the offline base when t
 lock-notebook: docker-up ## re-resolve jupyter/requirements.txt into jupyter/requirements.lock
 	scripts/lock-notebook.sh
 
-release: setup docker-up ## gate on every tier, tag, publish to $(REGISTRY), verify, write releases/<tag>/
+release: setup docker-up ## gate on every tier, tag, publish to $(REGISTRY), verify, write releases/<tag>/ (python -m release)
 	@case "$(REGISTRY)" in localhost:5000|127.0.0.1:5000) scripts/registry.sh start 127.0.0.1:5000;; esac
-	$(PY) scripts/release.py
+	$(PY) -m release
 
 release-gate: setup docker-up ## the release's first half: build and every tier; records what passed
-	$(PY) scripts/release.py --phase gate
+	$(PY) -m release --phase gate
 
 release-publish: setup docker-up ## the release's second half: tag, publish, verify and record what the last gate passed
 	@case "$(REGISTRY)" in localhost:5000|127.0.0.1:5000) scripts/registry.sh start 127.0.0.1:5000;; esac
-	$(PY) scripts/release.py --phase publish
+	$(PY) -m release --phase publish
 
 bench: setup docker-up build browser ## measure builds, the release gate, spawns, logins and load; write bench/results/ (BENCH_PARTS, USERS, REPEAT)
 	$(PY) -m bench

@@ -1,29 +1,30 @@
 """The release gate: wall time of `make release` from a fresh clone (cold) and again (warm).
 
 The clone is of HEAD (what is committed), in a temporary folder: a fresh ``.venv`` and
-``node_modules`` (``make setup``), then ``scripts/release.py`` into a throwaway registry on a free
+``node_modules`` (``make setup``), then ``python -m release`` into a throwaway registry on a free
 port, with the images built ``NO_CACHE=1`` under ``TAG=bench``. The warm release is the same
 again in the same clone, into a second throwaway registry (the commit's tags are immutable), with
 the caches now warm: between the two, a plain ``make build`` (timed apart) makes BuildKit's cache
 whole again, as a developer's next build does, since BuildKit does not reuse what a ``--no-cache``
 build copied (moby/buildkit#4437). Manifests and chart values go to temporary files, so the clone stays clean.
-Per-tier times come from release.py's own ``==>`` lines: building, each tier, pushing, verifying.
+Per-tier times come from the phases the release records itself (``--phases``, JSON; see
+release/phases.py): building, each tier, looking inside the images, pushing, verifying.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
-import docker
-
 from bench.build import TAG, build_env
-from bench.commands import dry_run, phases_of, run_timed, stand_in
+from bench.commands import dry_run, run_timed, stand_in
 from harness import ROOT
 from harness.net import free_port
+from release import phases as release_phases
+from release.registry import forget_local_copies
 
 DRY_MARKERS = (
     "releasing 0123456789ab to 127.0.0.1:5999",
@@ -37,75 +38,84 @@ DRY_MARKERS = (
     "verifying 127.0.0.1:5999/blsq/openhexa-base-notebook@sha256:00",
     "published",
 )
-# The markers scripts/release.py prints itself (its say()), by kind; a tier's kind is its name.
-RELEASE_MARKER = re.compile(
-    r"(?P<start>releasing \S+ to .+)|(?P<build>building the images)|tier (?P<tier>\S+)"
-    r"|(?P<push>pushing \S+)|(?P<verify>verifying \S+)|(?P<end>published)"
-)
+# What a dry run's stand-in release records: a phase per marker above, a tenth of a second each.
+DRY_PHASES = (
+    ("build", "build"), ("tier", "lint"), ("tier", "test-unit"), ("tier", "test-image"), ("tier", "test-e2e"),
+    ("push", "127.0.0.1:5999/blsq/openhexa-base-notebook:0123456789ab"),
+    ("push", "127.0.0.1:5999/blsq/openhexa-jupyterhub:0123456789ab"),
+    ("verify", "blsq/openhexa-base-notebook"),
+)  # fmt: skip
+GATE_KINDS = ("build", "tier")
 
 
-def group_phases(phases: list[dict]) -> dict[str, float]:
-    """release.py's phases by kind: build, each tier, push, verify; and the gate (build + tiers).
-
-    A phase runs from one of release.py's own markers to its next one. The build scripts' markers
-    printed in between (``make build``, and each tier's ``make <tier>`` builds first) are nested in
-    that phase: they neither end it nor start one of their own.
-    """
-    end = phases[-1]["at"] + phases[-1]["seconds"] if phases else 0.0
-    own = [(phase["at"], phase["phase"]) for phase in phases if RELEASE_MARKER.fullmatch(phase["phase"])]
-    grouped: dict[str, float] = {}
-    for name, _, seconds in phases_of(own, end):
-        match = RELEASE_MARKER.fullmatch(name)
-        key = match.group("tier") or match.lastgroup
-        if key not in ("start", "end"):
-            grouped[key] = round(grouped.get(key, 0.0) + seconds, 1)
-    grouped["gate"] = round(sum(v for k, v in grouped.items() if k not in ("push", "verify")), 1)
+def group_phases(record: dict | None) -> dict[str, float]:
+    """The release's recorded phases by kind: build, each tier (by its name), inspect, push, verify,
+    record; and the gate (the build and the tiers). None (no record) is an empty gate."""
+    phases = (record or {}).get("phases", [])
+    totals: dict[str, float] = {}
+    for phase in phases:
+        key = phase["name"] if phase["kind"] == "tier" else phase["kind"]
+        totals[key] = totals.get(key, 0.0) + phase["seconds"]
+    grouped = {key: round(seconds, 1) for key, seconds in totals.items()}
+    grouped["gate"] = round(sum(phase["seconds"] for phase in phases if phase["kind"] in GATE_KINDS), 1)
     return grouped
+
+
+def read_phases(path: Path) -> dict | None:
+    """The phases a release recorded at ``path``; None when it recorded none (it did not start)."""
+    try:
+        return release_phases.read(path)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def write_dry_phases(path: Path) -> None:
+    """What a dry run's stand-in release would have recorded."""
+    record = {"started": "dry run", "outcome": "published", "phases": []}
+    for kind, name in DRY_PHASES:
+        entry = {"name": name, "kind": kind, "start": "dry run", "end": "dry run", "seconds": 0.1, "outcome": "passed"}
+        record["phases"].append(entry)
+    path.write_text(json.dumps(record, indent=2) + "\n")
 
 
 @contextlib.contextmanager
 def throwaway_registry(data: Path):
-    """scripts/registry.sh on a free port with its data in ``data``; always stopped."""
+    """scripts/registry.sh on a free port with its data in ``data``; always stopped, and the local
+    copies of what was pushed to it or pulled from it (``127.0.0.1:<port>/...``) removed."""
     address = f"127.0.0.1:{free_port()}"
     subprocess.run([str(ROOT / "scripts" / "registry.sh"), "start", address, str(data)], check=True, timeout=300)
     try:
         yield address
     finally:
         subprocess.run([str(ROOT / "scripts" / "registry.sh"), "stop", str(data)], timeout=60)
-        remove_pushed_tags(address)
-
-
-def remove_pushed_tags(address: str) -> None:
-    """Untag the local copies of what was pushed to ``address`` (tagged ``address/...``)."""
-    with contextlib.suppress(Exception):
-        client = docker.from_env()
-        for image in client.images.list():
-            for ref in image.tags:
-                if ref.startswith(f"{address}/"):
-                    with contextlib.suppress(docker.errors.APIError):
-                        client.images.remove(ref)
+        with contextlib.suppress(Exception):  # no Docker in a dry run
+            forget_local_copies(address)
 
 
 def release_once(clone: Path, work: Path, kind: str, logs: Path) -> dict:
-    """`make setup docker-up` then release.py into a new throwaway registry; timed."""
+    """`make setup docker-up` then `python -m release` into a new throwaway registry; timed."""
     no_cache = kind == "cold"
     env = build_env(no_cache)
     setup = ["make", "setup", "docker-up"]
+    phases_file = work / f"phases-{kind}.json"
+    phases_file.unlink(missing_ok=True)
     with throwaway_registry(work / f"registry-{kind}") as address:
         values = work / f"values-{kind}.yaml"
         shutil.copy(clone / "chart-values" / "values.yaml", values)
         release = [
-            str(clone / ".venv" / "bin" / "python"), "scripts/release.py", "--registry", address,
-            "--records", str(work / f"records-{kind}"), "--values", str(values),
+            str(clone / ".venv" / "bin" / "python"), "-m", "release", "--registry", address,
+            "--records", str(work / f"records-{kind}"), "--values", str(values), "--phases", str(phases_file),
         ]  # fmt: skip
         if dry_run():
             setup, release = stand_in("setup (dry run)"), stand_in(*DRY_MARKERS)
         set_up = run_timed(setup, logs / f"release-{kind}.log", clone, env).to_json()
         published = run_timed(release, logs / f"release-{kind}.log", clone, env).to_json()
+        if dry_run():
+            write_dry_phases(phases_file)
     return {
         "setup": set_up,
         "release": published,
-        "phases": group_phases(published["phases"]),
+        "phases": group_phases(read_phases(phases_file)),
         "make_release_seconds": round(set_up["seconds"] + published["seconds"], 1),
         "ok": set_up["status"] == 0 and published["status"] == 0,
     }

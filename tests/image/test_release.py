@@ -1,4 +1,8 @@
-"""`make release`'s publishing half, into a throwaway registry: push, verify, pull back by tag and digest."""
+"""`make release`'s publishing half, into a throwaway registry: push, verify, pull back by tag and digest.
+
+Each registry is thrown away with everything it left in the local engine: the tags pushed to it,
+the digests pulled from it and any container of them (``127.0.0.1:<port>/...``), pass or fail.
+"""
 
 import contextlib
 import io
@@ -15,16 +19,10 @@ import requests
 
 from harness import ROOT
 from harness.net import free_port
+from release.phases import read as read_phases
+from release.registry import MANIFEST_TYPES, forget_local_copies, local_copies
 
-MANIFEST_TYPES = ", ".join(
-    [
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    ]
-)
-# What `make build` made, named as release.py reads them.
+# What `make build` made, named as the release reads them.
 PREFIX, LOCAL_TAG = os.environ.get("IMAGE_PREFIX", "blsq/"), os.environ.get("TAG", "dev")
 REPOSITORIES = (f"{PREFIX}openhexa-base-notebook", f"{PREFIX}openhexa-jupyterhub")
 
@@ -46,16 +44,23 @@ def registry(tmp_path_factory):
     ones find the layers already there and push little more than manifests.
     """
     found = Registry(f"127.0.0.1:{free_port()}", tmp_path_factory.mktemp("registry"))
-    subprocess.run([ROOT / "scripts" / "registry.sh", "start", found.address, found.data], check=True, timeout=120)
-    yield found
-    subprocess.run([ROOT / "scripts" / "registry.sh", "stop", found.data], check=True, timeout=60)
+    try:
+        subprocess.run([ROOT / "scripts" / "registry.sh", "start", found.address, found.data], check=True, timeout=120)
+        yield found
+    finally:
+        try:
+            subprocess.run([ROOT / "scripts" / "registry.sh", "stop", found.data], check=True, timeout=60)
+        finally:
+            left = forget_local_copies(found.address)
+    assert not left, f"the release tests left these in the local engine: {left}"
 
 
 def release(cwd, registry: Registry, records, values, *extra) -> subprocess.CompletedProcess:
-    """scripts/release.py of the checkout at ``cwd``, its gates skipped, into ``registry``."""
+    """`python -m release` of the checkout at ``cwd``, its gates skipped, into ``registry``;
+    its phases in ``records``/phases.json."""
     return subprocess.run(
-        [sys.executable, "scripts/release.py", "--skip-gates", "--registry", registry.address,
-         "--records", str(records), "--values", str(values), *extra],
+        [sys.executable, "-m", "release", "--skip-gates", "--registry", registry.address,
+         "--records", str(records), "--values", str(values), "--phases", str(records / "phases.json"), *extra],
         cwd=cwd, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
 
@@ -67,12 +72,28 @@ def tag_digest(registry: Registry, repository: str, tag: str) -> str | None:
     return response.headers["Docker-Content-Digest"] if response.status_code == 200 else None
 
 
-def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, notebook_image, docker_client):
+@pytest.fixture(scope="module")
+def built(docker_client):
+    """Both images the release publishes, as `make build` named them (IMAGE_PREFIX, TAG)."""
+    import docker
+
+    for repository in REPOSITORIES:
+        try:
+            docker_client.images.get(f"{repository}:{LOCAL_TAG}")
+        except docker.errors.ImageNotFound:
+            pytest.fail(f"{repository}:{LOCAL_TAG} is not built: run `make build`", pytrace=False)
+
+
+def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, built, docker_client):
     records, values = tmp_path / "releases", tmp_path / "values.yaml"
     values.write_text((ROOT / "chart-values" / "values.yaml").read_text())
     result = release(ROOT, registry, records, values, "--allow-dirty")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
+    phases = read_phases(records / "phases.json")
+    assert phases["outcome"] == "published"
+    assert {p["kind"] for p in phases["phases"]} == {"inspect", "push", "verify", "record"}
+    assert {p["outcome"] for p in phases["phases"]} == {"passed"}
     (manifest_path,) = records.glob("*/manifest.json")
     manifest = json.loads(manifest_path.read_text())
     name = manifest["release"]["name"]
@@ -94,6 +115,8 @@ def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, 
     again = release(ROOT, registry, records, values, "--allow-dirty")
     assert again.returncode != 0
     assert "already published, and immutable" in again.stderr
+    assert read_phases(records / "phases.json")["outcome"] == "refused"
+    assert local_copies(registry.address), "the release left local copies: the registry fixture must remove them"
 
 
 @pytest.fixture
@@ -127,9 +150,7 @@ def refusing_writes(folder):
     "the registry fails in the middle of a release (the hub's repository refuses writes)",
     "the release stops with a clear error; latest, the chart values and the records are unchanged",
 )
-def test_a_registry_failing_mid_release_leaves_latest_where_it_was(
-    registry, checkout, tmp_path, docker_client, notebook_image
-):
+def test_a_registry_failing_mid_release_leaves_latest_where_it_was(registry, checkout, tmp_path, docker_client, built):
     records, values = tmp_path / "releases", tmp_path / "values.yaml"
     values.write_text((ROOT / "chart-values" / "values.yaml").read_text())
     subprocess.run(["git", "tag", "v1.0.0"], cwd=checkout, check=True)
@@ -155,6 +176,9 @@ def test_a_registry_failing_mid_release_leaves_latest_where_it_was(
     assert second.returncode == 1, second.stdout[-3000:] + second.stderr[-3000:]
     assert "release refused: pushing" in second.stderr and "Traceback" not in second.stderr
     assert "no moving tag (the date, latest) moved" in second.stderr
+    phases = read_phases(records / "phases.json")
+    assert phases["outcome"] == "refused" and phases["phases"][-1]["kind"] == "push"
+    assert phases["phases"][-1]["outcome"] == "failed" and REPOSITORIES[1] in phases["phases"][-1]["name"]
     assert {repository: tag_digest(registry, repository, "latest") for repository in REPOSITORIES} == latest
     assert values.read_text() == values_after_first
     assert not (records / "1.0.1").exists()

@@ -1,54 +1,73 @@
-"""The release part's per-tier times: only release.py's own `==>` lines start and end a phase."""
+"""The release part's per-tier times: read from the phases the release records (JSON), not its console."""
 
-from bench.commands import phases_of
-from bench.release import group_phases
+import itertools
 
-BUILD_MARKERS = (  # what `make build` prints, from scripts/build-*.sh
-    "quay.io/jupyter/datascience-notebook:2025-12-22 cannot be pulled here: building on the offline base",
-    "building blsq/openhexa-base-notebook:bench on openhexa/offline-docker-stacks:bookworm (storage engines: local)",
-    "built blsq/openhexa-base-notebook:bench",
-    "building blsq/openhexa-jupyterhub:bench (target production) on openhexa/offline-docker-stacks:bookworm",
-    "built blsq/openhexa-jupyterhub:bench and blsq/openhexa-jupyterhub:bench-local",
-)
+from bench.release import DRY_PHASES, group_phases, read_phases, write_dry_phases
+from release.phases import Phases
 
 
-def phases(markers: list[tuple[float, str]], end: float) -> list[dict]:
-    """As the release part records them: run_timed's phases, through Timed.to_json."""
-    return [{"phase": name, "at": at, "seconds": round(s, 1)} for name, at, s in phases_of(markers, end)]
+def phase(kind: str, name: str, seconds: float, outcome: str = "passed") -> dict:
+    return {"name": name, "kind": kind, "start": "s", "end": "e", "seconds": seconds, "outcome": outcome}
 
 
-def test_a_tier_lasts_until_the_next_release_marker_even_when_its_make_rebuilds_first():
-    def build(at: float) -> list[tuple[float, str]]:  # five build markers, ten seconds apart
-        return [(at + 10 * i, marker) for i, marker in enumerate(BUILD_MARKERS)]
-
-    markers = [
-        (0.2, "releasing ec0dc5f81125 to 127.0.0.1:59973"),
-        (0.2, "building the images"),
-        *build(0.3),
-        (312.5, "tier lint"),
-        (314.7, "tier test-unit"),
-        (415.2, "tier test-image"),  # `make test-image` builds again, then runs pytest (~5 min)
-        *build(415.4),
-        (1038.4, "tier test-e2e"),
-        *build(1038.6),
-        (1550.3, "pushing 127.0.0.1:59973/blsq/openhexa-base-notebook:ec0dc5f81125"),
-        (1617.4, "pushing 127.0.0.1:59973/blsq/openhexa-jupyterhub:ec0dc5f81125"),
-        (1641.1, "verifying 127.0.0.1:59973/blsq/openhexa-base-notebook@sha256:247b"),
-        (1643.4, "verifying 127.0.0.1:59973/blsq/openhexa-jupyterhub@sha256:c30b"),
-        (1647.9, "pushing 127.0.0.1:59973/blsq/openhexa-base-notebook:2026-11-26"),
-        (1648.1, "published"),
-    ]
-    assert group_phases(phases(markers, 1648.3)) == {
+def test_phases_are_grouped_by_kind_and_each_tier_by_its_name():
+    record = {
+        "outcome": "published",
+        "phases": [
+            phase("build", "build", 312.3),
+            phase("tier", "lint", 2.2),
+            phase("tier", "test-unit", 100.5),
+            phase("tier", "test-image", 623.2),  # `make test-image` builds again first: inside the tier's phase
+            phase("tier", "test-e2e", 511.9),
+            phase("inspect", "blsq/openhexa-base-notebook:bench", 9.04),
+            phase("inspect", "blsq/openhexa-jupyterhub:bench", 3.02),
+            *(phase("push", f"127.0.0.1:59973/blsq/openhexa-base-notebook:{tag}", 10.11) for tag in "abcdefg"),
+            phase("verify", "blsq/openhexa-base-notebook", 2.3),
+            phase("verify", "blsq/openhexa-jupyterhub", 4.5),
+            phase("record", "manifest and chart values", 0.04),
+        ],
+    }
+    assert group_phases(record) == {
         "build": 312.3,
         "lint": 2.2,
         "test-unit": 100.5,
         "test-image": 623.2,
         "test-e2e": 511.9,
-        "push": 91.0,
+        "inspect": 12.1,
+        "push": 70.8,
         "verify": 6.8,
+        "record": 0.0,
         "gate": 1550.1,
     }
 
 
-def test_a_release_that_prints_no_marker_has_only_an_empty_gate():
-    assert group_phases([]) == {"gate": 0.0}
+def test_a_refused_release_shows_the_phases_it_got_through():
+    record = {"outcome": "refused", "phases": [phase("build", "build", 300.0), phase("tier", "lint", 1.0, "failed")]}
+    assert group_phases(record) == {"build": 300.0, "lint": 1.0, "gate": 301.0}
+
+
+def test_a_release_that_recorded_no_phase_has_only_an_empty_gate(tmp_path):
+    assert group_phases(None) == {"gate": 0.0}
+    assert group_phases({"outcome": "running", "phases": []}) == {"gate": 0.0}
+    assert read_phases(tmp_path / "missing.json") is None
+    (tmp_path / "half.json").write_text('{"phases": [')
+    assert read_phases(tmp_path / "half.json") is None
+
+
+def test_what_the_release_writes_is_what_the_bench_reads(tmp_path):
+    path = tmp_path / "phases.json"
+    ticks = itertools.count(0, 1.5)
+    phases = Phases(path, clock=lambda: next(ticks))
+    for kind, name in (("build", "build"), ("tier", "lint"), ("push", "r:1"), ("push", "r:2"), ("verify", "r")):
+        with phases.phase(kind, name):
+            pass
+    phases.finish("published")
+    assert group_phases(read_phases(path)) == {"build": 1.5, "lint": 1.5, "push": 3.0, "verify": 1.5, "gate": 3.0}
+
+
+def test_a_dry_run_records_the_phases_the_report_shows(tmp_path):
+    write_dry_phases(tmp_path / "phases.json")
+    grouped = group_phases(read_phases(tmp_path / "phases.json"))
+    assert set(grouped) == {"build", "lint", "test-unit", "test-image", "test-e2e", "push", "verify", "gate"}
+    assert grouped["gate"] == 0.5 and grouped["push"] == 0.2
+    assert len(DRY_PHASES) == 8

@@ -1,0 +1,78 @@
+"""Pull each image back by digest and start it: the notebook serves /api, the hub its health check."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+
+from harness.hub import app_settings
+from harness.net import StandInServer, answers_ok, free_port
+from harness.wait import WaitTimeout, wait_until
+from release import ReleaseError, run
+from release.images import Image
+from release.registry import Registry
+
+HUB_CONFIG = "/usr/local/etc/jupyterhub/openhexa/jupyterhub_config.py"
+NOWHERE = "http://127.0.0.1:9"  # the App, which a hub needs only once someone logs in
+START_TIMEOUT = 120
+
+
+def pinned(registry: Registry, image: Image) -> str:
+    return f"{registry.host}/{image.repository}@{image.digest}"
+
+
+def verify(registry: Registry, image: Image) -> None:
+    """Pull ``image`` back by its digest and start it on a free port until it answers."""
+    ref = pinned(registry, image)
+    run("docker", "pull", "-q", ref)
+    port = free_port()
+    with contextlib.ExitStack() as stack:
+        if image.key == "notebook":
+            command = ["notebook", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1"]
+            url, env = f"http://127.0.0.1:{port}/api", []
+        else:
+            proxy_api = stack.enter_context(proxy_api_stand_in())
+            command, env = hub_command(port, proxy_api.url)
+            url = f"http://127.0.0.1:{port}/hub/health"
+        start_and_wait(ref, command, env, url, f"{image.repository} started from its digest")
+
+
+def proxy_api_stand_in() -> StandInServer:
+    """A stand-in for the proxy's REST API, which the hub needs to start.
+
+    The hub image ships no proxy: in the chart, configurable-http-proxy is its
+    own pod. This answers the hub's route calls so the hub can come up alone.
+    """
+    statuses = {"GET": 200, "POST": 201, "DELETE": 204}
+    return StandInServer(lambda request: (statuses.get(request.method, 200), {}, {} if request.method == "GET" else ""))
+
+
+def hub_command(port: int, proxy_api: str) -> tuple[list[str], list[str]]:
+    """The hub on ``port`` with every required setting, its App nowhere, its proxy at ``proxy_api``."""
+    settings = {
+        "CONFIGPROXY_AUTH_TOKEN": os.urandom(16).hex(),
+        **app_settings(NOWHERE),
+        "HUB_API_TOKEN": os.urandom(16).hex(),
+        "OPENHEXA_SPAWNER": "kubernetes",
+    }
+    env = [arg for name, value in settings.items() for arg in ("-e", f"{name}={value}")]
+    command = [
+        "jupyterhub", "-f", HUB_CONFIG,
+        "--JupyterHub.hub_ip=127.0.0.1", f"--JupyterHub.hub_port={port}",
+        "--ConfigurableHTTPProxy.should_start=False", f"--ConfigurableHTTPProxy.api_url={proxy_api}",
+        "--JupyterHub.db_url=sqlite:///:memory:",
+    ]  # fmt: skip
+    return command, env
+
+
+def start_and_wait(ref: str, command: list[str], env: list[str], url: str, what: str) -> None:
+    """Run ``ref`` on the host network until ``url`` answers 200; always remove it."""
+    container = run("docker", "run", "-d", "--network", "host", *env, ref, *command)
+    try:
+        wait_until(lambda: answers_ok(url), f"{what} at {url}", timeout=START_TIMEOUT, interval=1)
+    except WaitTimeout:
+        logs = subprocess.run(["docker", "logs", container], capture_output=True, text=True)
+        raise ReleaseError(f"{ref} did not start:\n{(logs.stdout + logs.stderr)[-3000:]}") from None
+    finally:
+        run("docker", "rm", "-f", container, check=False)

@@ -1,0 +1,48 @@
+"""release/inspect_image.py, the file run inside an image, and the release's side of it."""
+
+import json
+import subprocess
+import sys
+
+from release import images, inspect_image
+from release.images import INSPECTOR
+
+LISTING = """\
+JupyterLab v4.6.6
+/opt/conda/share/jupyter/labextensions
+        jupyterlab_pygments v0.3.0 enabled OK (python, jupyterlab_pygments)
+        @jupyterlab/git v0.55.0 enabled  X (python, jupyterlab-git)
+        @jupyter-widgets/jupyterlab-manager v5.0.15 disabled OK
+   The following extensions are outdated:
+"""
+
+
+def test_enabled_extensions_are_read_from_the_listing():
+    assert inspect_image.parse_extensions(LISTING) == {"jupyterlab_pygments": "0.3.0", "@jupyterlab/git": "0.55.0"}
+
+
+def test_the_inspector_runs_alone_on_a_bare_python_from_its_standard_input():
+    """As in an image: ``python3 -`` with the file on stdin, nothing of this repository importable."""
+    result = subprocess.run(
+        [sys.executable, "-I", "-"], input=INSPECTOR.read_text(), capture_output=True, text=True, timeout=120, cwd="/"
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert set(found) == {"python", "lab", "hub", "python_packages", "debian_packages", "lab_extensions"}
+    assert isinstance(found["python_packages"], dict) and isinstance(found["debian_packages"], dict)
+
+
+def test_looking_inside_runs_the_file_in_the_image_without_network(monkeypatch):
+    calls = []
+
+    def run(*command, stdin=None, **_):
+        calls.append((command, stdin))
+        return 'some warning\n{"python": "3.11.2", "lab": null}'
+
+    monkeypatch.setattr(images, "run", run)
+    assert images.look_inside("blsq/nb:dev") == {"python": "3.11.2", "lab": None}
+    ((command, stdin),) = calls
+    assert command[:2] == ("docker", "run") and "--rm" in command and "blsq/nb:dev" in command
+    assert command[command.index("--network") + 1] == "none"
+    assert command[-2:] == ("blsq/nb:dev", "-") and stdin == INSPECTOR.read_text()

@@ -1,0 +1,134 @@
+"""`python -m release` put together, in-process: every step faked at its edge (git, Docker, the registry)."""
+
+import ast
+import datetime as dt
+import importlib
+import json
+
+import pytest
+
+from harness import ROOT
+from release import ReleaseError, chart_values, gate, registry, verify
+from release.phases import read
+
+main_module = importlib.import_module("release.__main__")
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+INSIDE = {
+    "python": "3.11.2", "lab": "4.6.6", "hub": "5.5.4",
+    "python_packages": {"pandas": "3.1.1"}, "debian_packages": {"s3fs": "1.91"}, "lab_extensions": {},
+}  # fmt: skip
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    """A clean tree at COMMIT tagged v1.4.0, two built images, an empty registry; what happened, in order."""
+    happened = []
+    git = {
+        ("git", "status", "--porcelain"): "",
+        ("git", "rev-parse", "HEAD"): COMMIT,
+        ("git", "tag", "--points-at", "HEAD"): "v1.4.0",
+    }
+    monkeypatch.setattr(main_module, "run", lambda *command: git[command])
+    monkeypatch.setattr(main_module, "ARTIFACTS", tmp_path / "artifacts")
+    monkeypatch.setattr(main_module, "look_inside", lambda local: dict(INSIDE))
+    monkeypatch.setattr(main_module, "described", lambda local, inside: {"size_bytes": 10**9, "base": "b", **inside})
+    monkeypatch.setattr(registry.Registry, "has_tag", lambda self, repository, tag: False)
+    monkeypatch.setattr(registry, "docker_push", lambda local, ref: happened.append(("push", ref)))
+    monkeypatch.setattr(registry, "digest_of", lambda target, image, ref: "sha256:" + image.key)
+    monkeypatch.setattr(verify, "verify", lambda target, image: happened.append(("verify", image.digest)))
+    values = tmp_path / "values.yaml"
+    values.write_text(chart_values.VALUES.read_text())
+    args = ["--skip-gates", "--registry", "127.0.0.1:5999", "--records", str(tmp_path / "releases")]
+    args += ["--values", str(values), "--phases", str(tmp_path / "phases.json")]
+    return happened, args, tmp_path
+
+
+def test_a_release_pushes_pinned_tags_verifies_then_moves_and_records(world):
+    happened, args, tmp_path = world
+    assert main_module.main(args) == 0
+    first_verify = happened.index(("verify", "sha256:notebook"))
+    assert happened[first_verify + 1] == ("verify", "sha256:hub")
+    moving = (":latest", f":{dt.datetime.now(dt.UTC).date().isoformat()}")
+    assert all(kind == "push" and not ref.endswith(moving) for kind, ref in happened[:first_verify])
+    moved = happened[first_verify + 2 :]
+    assert len(moved) == 4 and all(kind == "push" and ref.endswith(moving) for kind, ref in moved), (
+        "the date and latest of both images, last"
+    )
+    assert "127.0.0.1:5999/blsq/openhexa-jupyterhub:1.4.0" in [ref for _, ref in happened]
+    assert not [ref for _, ref in happened if "openhexa-jupyterhub:lab-" in ref]
+
+    made = json.loads((tmp_path / "releases" / "1.4.0" / "manifest.json").read_text())
+    assert made["images"]["hub"]["digest"] == "sha256:hub" and made["release"]["version"] == "1.4.0"
+    assert (tmp_path / "releases" / "1.4.0" / "manifest.md").exists()
+    assert (tmp_path / "values.yaml").read_text().count('tag: "1.4.0"') == 2
+
+    record = read(tmp_path / "phases.json")
+    assert record["outcome"] == "published"
+    kinds = [p["kind"] for p in record["phases"]]
+    assert kinds == ["inspect", "inspect", *["push"] * 9, "verify", "verify", *["push"] * 4, "record"]
+    assert {p["outcome"] for p in record["phases"]} == {"passed"}
+
+
+def test_an_existing_release_pushes_nothing_and_records_a_refusal(world, monkeypatch):
+    happened, args, tmp_path = world
+    monkeypatch.setattr(registry.Registry, "has_tag", lambda self, repository, tag: tag == "1.4.0")
+    before = (tmp_path / "values.yaml").read_text()
+    with pytest.raises(ReleaseError, match="already published, and immutable"):
+        main_module.main(args)
+    assert happened == []
+    assert (tmp_path / "values.yaml").read_text() == before
+    assert read(tmp_path / "phases.json")["outcome"] == "refused"
+
+
+def test_values_without_a_declared_place_are_refused_before_anything_is_pushed(world):
+    happened, args, tmp_path = world
+    (tmp_path / "values.yaml").write_text("hub:\n  image:\n    tag: dev\n")
+    with pytest.raises(ReleaseError, match="no singleuser.image.tag"):
+        main_module.main(args)
+    assert happened == []
+
+
+def test_a_dirty_tree_is_refused_before_anything_is_looked_at(world, monkeypatch):
+    happened, args, _ = world
+    answers = {("git", "status", "--porcelain"): " M hub/Dockerfile"}
+    monkeypatch.setattr(main_module, "run", lambda *command: answers[command])
+    with pytest.raises(ReleaseError, match="uncommitted changes"):
+        main_module.main(args)
+    assert happened == []
+
+
+def test_skipping_the_gates_is_for_a_local_registry_only(world):
+    _, args, _ = world
+    with pytest.raises(ReleaseError, match="only to a local registry"):
+        main_module.main([*args, "--registry", "docker.io"])
+
+
+def test_the_release_imports_nothing_from_the_tests():
+    offenders = {}
+    for path in sorted((ROOT / "release").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            bad = [n for n in names if n == "tests" or n.startswith("tests.")]
+            if bad:
+                offenders[path.name] = bad
+    assert not offenders
+
+
+def test_the_gate_then_the_publish_half_release_exactly_what_passed(world, monkeypatch):
+    happened, args, tmp_path = world
+    args = [arg for arg in args if arg != "--skip-gates"]
+    tiers = [gate.TierResult(tier, passed=2) for tier in gate.TIERS]
+    monkeypatch.setattr(gate, "gate", lambda artifacts, phases: happened.append(("gate", artifacts)) or tiers)
+    monkeypatch.setattr(gate, "image_id", lambda local: "sha256:" + local)
+
+    assert main_module.main([*args, "--phase", "gate"]) == 0
+    assert happened == [("gate", tmp_path / "artifacts")]
+    assert read(tmp_path / "phases.json")["outcome"] == "gated"
+    assert json.loads((tmp_path / "artifacts" / "gate.json").read_text())["commit"] == COMMIT
+
+    assert main_module.main([*args, "--phase", "publish"]) == 0
+    assert happened.count(("gate", tmp_path / "artifacts")) == 1, "the publish half does not gate again"
+    made = json.loads((tmp_path / "releases" / "1.4.0" / "manifest.json").read_text())
+    assert made["tests"] == {tier: {"passed": 2, "failed": 0, "skipped": 0} for tier in gate.TIERS}
+    assert read(tmp_path / "phases.json")["outcome"] == "published"
