@@ -1,7 +1,7 @@
 """What the tests, the benchmark and the release share: processes that always stop, one
 wait-until, the hub and the mock App as processes, containers, the compose stack, the browser.
 
-Nothing here imports the tests; the tests, ``bench/`` and ``scripts/`` import this.
+Nothing here imports the tests; the tests, ``bench/`` and ``release/`` import this.
 """
 
 from pathlib import Path

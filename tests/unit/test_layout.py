@@ -6,7 +6,7 @@ import sys
 
 from harness import ROOT
 
-PACKAGES = ("harness", "bench", "scripts", "hub", "mockapp", "chart-values")
+PACKAGES = ("harness", "bench", "release", "scripts", "hub", "mockapp", "chart-values")
 
 
 def imports(path) -> set[str]:
