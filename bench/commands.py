@@ -1,9 +1,9 @@
 """Timed commands: run one, echo and keep its output, and time its phases by its ``==>`` lines.
 
 The build scripts announce each step with a bold ``==> what`` line; a phase lasts from its line
-to the next one. (The release records its phases as JSON, which bench/release.py reads.) In a dry run (``BENCH_DRY_RUN=1``) a command is not
-run: a stand-in prints the markers the real one would, so the parsing and the results can be
-checked in seconds.
+to the next one (the release records its phases as JSON, which bench/release.py reads). In a dry
+run (``BENCH_DRY_RUN=1``) a command is not run: a stand-in prints the markers the real one would,
+so the parsing and the results can be checked in seconds.
 """
 
 from __future__ import annotations
