@@ -1,10 +1,16 @@
-"""Many people at once: each logs in through the App, starts a server, runs code, stops it.
+"""Many people at once: each logs in through the App, opens a workspace's notebooks, runs code, stops.
 
 ``users`` journeys start together (asyncio, one process). A journey is timed from its start:
-logged in, server ready (the hub's spawn progress says so), first result (a kernel started over
-the REST API and ``print`` run over its websocket), stopped. A failed step ends that journey and is
-counted with its reason; the whole run has a deadline, after which unfinished journeys count as
-failures, and every server is stopped and removed whatever happened.
+logged in, server ready (the App's ``launchNotebookServer``, asked every second as its notebooks
+page does, says so), first result (a kernel started over the REST API and ``print`` run over its
+websocket), stopped. A failed step ends that journey and is counted with its reason; the whole
+run has a deadline, after which unfinished journeys count as failures, and every server is
+stopped and removed whatever happened.
+
+The hub runs with the chart's ``concurrentSpawnLimit`` (64): with more people than that, some
+are beyond it. What they saw is read from the hub's answers to the App's launches (the mock
+App notes them): a place in the hub's line (202 ``waiting``), JupyterHub's 429 (an error page
+in the App), or a start.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from bench.client import Person, configure_http
-from bench.stack import BenchStack, bench_people
+from bench.stack import WORKSPACE, BenchStack, bench_people
 from bench.stats import summary
 
 STEP_TIMEOUT = 600.0  # one step of one journey; the global deadline is shorter when it matters
@@ -30,12 +37,19 @@ class Journey:
     times: dict[str, float] = field(default_factory=dict)
     step: str = ""
     failure: str = ""
+    launches: int = 0  # launchNotebookServer calls until ready (the App's page asks every second)
 
     async def run(self, person: Person, started: float) -> None:
+        try:
+            await self.steps(person, started)
+        finally:
+            self.launches = person.launches
+
+    async def steps(self, person: Person, started: float) -> None:
         steps = (
             ("logged_in", person.log_in),
             ("token", person.get_token),
-            ("ready", lambda: person.start_server(STEP_TIMEOUT)),
+            ("ready", lambda: person.launch_workspace(WORKSPACE, STEP_TIMEOUT)),
             ("first_result", lambda: person.run_code("print(6 * 7)", "42", STEP_TIMEOUT)),
             ("stopped", lambda: person.stop_server(STEP_TIMEOUT)),
         )
@@ -83,9 +97,66 @@ def report(journeys: list[Journey], wall: float) -> dict:
         "time_to_stopped": summary(times("stopped"), (50, 95)),
         "failure_count": len(failures),
         "failures": dict(Counter(reason.split(" (")[0][:160] for reason in failures)),
-        "journeys": [{"email": j.email, **{k: round(v, 3) for k, v in j.times.items()}, "failure": j.failure}
-                     for j in journeys],
+        "journeys": [{"email": j.email, **{k: round(v, 3) for k, v in j.times.items()}, "launches": j.launches,
+                      "failure": j.failure} for j in journeys],
     }  # fmt: skip
+
+
+def launch_owner(path: str) -> str | None:
+    """The person of ``POST /hub/api/users/<email>/servers/<slug>`` (lower case), else None."""
+    if "/api/users/" not in path or "/servers/" not in path:
+        return None
+    return unquote(path.split("/api/users/", 1)[1].split("/servers/", 1)[0]).lower()
+
+
+def waiting(answer: dict) -> bool:
+    return (answer.get("body") or {}).get("status") == "waiting"
+
+
+def spawn_limit_report(journeys: list[Journey], answers: list[dict], limits: dict[str, int]) -> dict:
+    """What people beyond ``concurrentSpawnLimit`` saw, from the hub's answers to the App's launches.
+
+    A person is beyond the limit when the hub put them in its line at least once; their time
+    in line runs from the first to the last such answer. ``answers_429`` counts JupyterHub's
+    own refusals (the App shows those as an error page); ``error_pages`` the journeys that
+    ended on a GraphQL error.
+    """
+    by_person: dict[str, list[dict]] = {}
+    for answer in answers:
+        owner = launch_owner(answer["path"]) if answer["method"] == "POST" else None
+        if owner:
+            by_person.setdefault(owner, []).append(answer)
+    statuses: Counter = Counter()
+    in_line, beyond, within, places = [], [], [], []
+    for journey in journeys:
+        seen = by_person.get(journey.email.lower(), [])
+        statuses.update(str(a["status"]) + (" waiting" if waiting(a) else "") for a in seen)
+        line = [a for a in seen if waiting(a)]
+        places += [a["body"].get("place", 0) for a in line]
+        if line:
+            beyond.append(journey)
+            in_line.append(line[-1]["at"] - line[0]["at"])
+        else:
+            within.append(journey)
+
+    def ready(group: list[Journey]) -> dict:
+        return summary([j.times["ready"] for j in group if "ready" in j.times], (50, 95))
+
+    return {
+        "concurrent_spawn_limit": limits["concurrentSpawnLimit"],
+        "consecutive_failure_limit": limits["consecutiveFailureLimit"],
+        "launch_answers": dict(sorted(statuses.items())),
+        "answers_429": sum(n for status, n in statuses.items() if status.startswith("429")),
+        "waiting_answers": sum(n for status, n in statuses.items() if status.endswith("waiting")),
+        "people_beyond_limit": len(beyond),
+        "largest_place": max(places, default=0),
+        "beyond_limit_failures": sum(1 for j in beyond if j.failure),
+        "error_pages": sum(1 for j in journeys if "the App showed an error" in j.failure),
+        "time_in_line": summary(in_line, (50, 95)),
+        "launches_per_person": summary([j.launches for j in journeys if j.launches], (50, 95)),
+        "time_to_ready_beyond_limit": ready(beyond),
+        "time_to_ready_within_limit": ready(within),
+    }
 
 
 def run(work: Path, image: str, users: int, deadline: float, log) -> dict:
@@ -97,13 +168,22 @@ def run(work: Path, image: str, users: int, deadline: float, log) -> dict:
         hub_usage = {name: sampler.stop() for name, sampler in usage.items()}
         memory_series = [(round(t - usage["hub"].samples[0][0], 1), round(kib / 1024, 1))
                          for t, _, kib in usage["hub"].samples]  # fmt: skip
+        answers = stack.hub_answers()
         stack.stop_every_server()
     result = report(journeys, wall)
     result.update(deadline=deadline, image=image, usage=hub_usage, hub_rss_mb_series=memory_series)
+    result["spawn_limit"] = spawn_limit_report(journeys, answers, stack.limits)
     log(
         f"  {users} users in {wall:.0f}s: ready p50 {result['time_to_ready'].get('p50')}s "
         f"p95 {result['time_to_ready'].get('p95')}s; first result p50 {result['time_to_first_result'].get('p50')}s; "
         f"{result['failure_count']} failed; hub {hub_usage['hub'].get('cpu_percent_of_one_core')}% of a core, "
         f"peak {hub_usage['hub'].get('vmhwm_mb')} MB"
+    )
+    line = result["spawn_limit"]
+    log(
+        f"  spawn limit {line['concurrent_spawn_limit']}: {line['people_beyond_limit']} people beyond it "
+        f"({line['waiting_answers']} answers 'waiting', {line['answers_429']} x 429, "
+        f"{line['error_pages']} error pages); "
+        f"ready p50 {line['time_to_ready_beyond_limit'].get('p50')}s for them"
     )
     return result
