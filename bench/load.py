@@ -113,13 +113,30 @@ def waiting(answer: dict) -> bool:
     return (answer.get("body") or {}).get("status") == "waiting"
 
 
+def with_hub_reasons(journeys: list[Journey], answers: list[dict]) -> None:
+    """Add to each failure the hub's own words: the App shows a refused launch as ``requests`` words
+    it ("503 Server Error: ... for url: ..."), the hub's message is in its answer's body."""
+    refused: dict[str, dict] = {}
+    for answer in answers:
+        owner = launch_owner(answer["path"]) if answer["method"] == "POST" else None
+        if owner and answer["status"] >= 400:
+            refused[owner] = answer
+    for journey in journeys:
+        answer = refused.get(journey.email.lower())
+        if journey.failure and answer:
+            message = (answer.get("body") or {}).get("message") or "no message"
+            journey.failure += f"; the hub answered {answer['status']}: {message[:160]}"
+
+
 def spawn_limit_report(journeys: list[Journey], answers: list[dict], limits: dict[str, int]) -> dict:
     """What people beyond ``concurrentSpawnLimit`` saw, from the hub's answers to the App's launches.
 
     A person is beyond the limit when the hub put them in its line at least once; their time
     in line runs from the first to the last such answer. ``answers_429`` counts JupyterHub's
     own refusals (the App shows those as an error page); ``error_pages`` the journeys that
-    ended on a GraphQL error.
+    ended on a GraphQL error; ``people_whose_spawn_started_again`` those whose server the hub
+    started more than once (a spawn that failed after the hub took it: the App never says so,
+    it asks again, and the person waits longer).
     """
     by_person: dict[str, list[dict]] = {}
     for answer in answers:
@@ -127,11 +144,12 @@ def spawn_limit_report(journeys: list[Journey], answers: list[dict], limits: dic
         if owner:
             by_person.setdefault(owner, []).append(answer)
     statuses: Counter = Counter()
-    in_line, beyond, within, places = [], [], [], []
+    in_line, beyond, within, places, restarted = [], [], [], [], 0
     for journey in journeys:
         seen = by_person.get(journey.email.lower(), [])
         statuses.update(str(a["status"]) + (" waiting" if waiting(a) else "") for a in seen)
         line = [a for a in seen if waiting(a)]
+        restarted += sum(1 for a in seen if a["status"] in (201, 202) and not waiting(a)) > 1
         places += [a["body"].get("place", 0) for a in line]
         if line:
             beyond.append(journey)
@@ -151,6 +169,8 @@ def spawn_limit_report(journeys: list[Journey], answers: list[dict], limits: dic
         "people_beyond_limit": len(beyond),
         "largest_place": max(places, default=0),
         "beyond_limit_failures": sum(1 for j in beyond if j.failure),
+        # A spawn that fails after the hub took it is not shown by the App: it POSTs the server again.
+        "people_whose_spawn_started_again": restarted,
         "error_pages": sum(1 for j in journeys if "the App showed an error" in j.failure),
         "time_in_line": summary(in_line, (50, 95)),
         "launches_per_person": summary([j.launches for j in journeys if j.launches], (50, 95)),
@@ -170,6 +190,7 @@ def run(work: Path, image: str, users: int, deadline: float, log) -> dict:
                          for t, _, kib in usage["hub"].samples]  # fmt: skip
         answers = stack.hub_answers()
         stack.stop_every_server()
+    with_hub_reasons(journeys, answers)
     result = report(journeys, wall)
     result.update(deadline=deadline, image=image, usage=hub_usage, hub_rss_mb_series=memory_series)
     result["spawn_limit"] = spawn_limit_report(journeys, answers, stack.limits)

@@ -134,6 +134,16 @@ def load_lines(part: dict, chart: str | None) -> list[str]:
     return [*lines, ""]
 
 
+def started_again(line: dict) -> str:
+    count = line.get("people_whose_spawn_started_again")
+    if not count:
+        return ""
+    return (
+        f" {count} people's servers were started more than once (a spawn failed after the hub took it; "
+        "the App asked again)."
+    )
+
+
 def spawn_limit_lines(line: dict | None) -> list[str]:
     """What people beyond the chart's concurrent spawn limit saw (results without it: nothing)."""
     if not line:
@@ -148,7 +158,7 @@ def spawn_limit_lines(line: dict | None) -> list[str]:
         f"{line['largest_place']}); {line['answers_429']} answers were JupyterHub's 429 and "
         f"{line['error_pages']} people saw an error page; {line['beyond_limit_failures']} of those beyond the "
         "limit did not finish.",
-        f"The hub's answers to the App's launches: {answers}.",
+        f"The hub's answers to the App's launches: {answers}.{started_again(line)}",
         "",
         *table(
             "",

@@ -134,6 +134,23 @@ def test_the_spawn_limit_report_says_who_waited_in_line_how_long_and_what_they_s
     assert line["time_to_ready_beyond_limit"]["p50"] == 35.0
     assert line["time_to_ready_within_limit"] == {"n": 1, "min": 5.0, "p50": 5.0, "p95": 5.0, "max": 5.0, "mean": 5.0}
     assert line["launches_per_person"]["max"] == 20
+    assert line["people_whose_spawn_started_again"] == 0
+
+
+def test_a_failed_launch_carries_the_hubs_own_words_and_a_second_start_is_counted():
+    failed = load.Journey("a@openhexa.test", {}, "ready", "ready: JourneyError: the App showed an error: 503 ...")
+    fine = load.Journey("b@openhexa.test", {"ready": 9.0})
+    refused = launch(2.0, "a@openhexa.test", 503)
+    refused["body"] = {"status": 503, "message": "The OpenHexa App is unavailable, try again in a moment."}
+    answers = [launch(1.0, "a@openhexa.test", 202), refused, launch(1.0, "b@openhexa.test", 202)]
+    answers.append(launch(5.0, "b@openhexa.test", 202))  # b's first spawn failed; the App POSTed it again
+    load.with_hub_reasons([failed, fine], answers)
+    assert failed.failure.endswith("; the hub answered 503: The OpenHexa App is unavailable, try again in a moment.")
+    assert fine.failure == ""
+    limits = {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5}
+    line = load.spawn_limit_report([failed, fine], answers, limits)
+    assert line["people_whose_spawn_started_again"] == 1
+    assert "1 people's servers were started more than once" in "\n".join(report.spawn_limit_lines(line))
 
 
 def test_the_markdown_says_what_people_beyond_the_spawn_limit_saw():
