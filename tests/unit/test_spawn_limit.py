@@ -15,6 +15,7 @@ limit of 5); a start is kept pending by a slow App (the spawn hook fetches the c
 from __future__ import annotations
 
 import os
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -178,3 +179,15 @@ def test_a_place_is_kept_only_while_its_owner_asks_and_the_wait_has_a_deadline(i
         message = response.json()["message"]
         assert "waited" in message and "Try again later" in message
     assert hub.process.alive()
+
+
+def test_the_apps_token_is_checked_with_one_hash_not_16384(hub):
+    """The App calls the hub two or three times a second for each person whose server starts; JupyterHub
+    stretches a configured token as a password (16384 rounds of SHA-512, about 7 ms a call) unless told
+    it is random. At 100 people that was the hub's whole core: its calls to the App timed out."""
+    database = sqlite3.connect(f"file:{hub.data_dir / 'jupyterhub.sqlite'}?mode=ro", uri=True)
+    try:
+        (hashed,) = database.execute("SELECT hashed FROM api_tokens WHERE service_id IS NOT NULL").fetchone()
+    finally:
+        database.close()
+    assert hashed.startswith("sha512:1:"), hashed[:16]
