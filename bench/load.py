@@ -16,6 +16,7 @@ in the App), or a start.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -83,6 +84,11 @@ async def run_all(stack: BenchStack, deadline: float) -> tuple[list[Journey], fl
     return journeys, time.monotonic() - started
 
 
+def reason_key(reason: str) -> str:
+    """A failure's reason without what differs from person to person (URLs, details in parentheses)."""
+    return re.sub(r"https?://\S+", "<url>", reason.split(" (")[0])[:240]
+
+
 def report(journeys: list[Journey], wall: float) -> dict:
     def times(key: str) -> list[float]:
         return [j.times[key] for j in journeys if key in j.times]
@@ -96,7 +102,7 @@ def report(journeys: list[Journey], wall: float) -> dict:
         "time_to_first_result": summary(times("first_result"), (50, 95)),
         "time_to_stopped": summary(times("stopped"), (50, 95)),
         "failure_count": len(failures),
-        "failures": dict(Counter(reason.split(" (")[0][:160] for reason in failures)),
+        "failures": dict(Counter(reason_key(reason) for reason in failures)),
         "journeys": [{"email": j.email, **{k: round(v, 3) for k, v in j.times.items()}, "launches": j.launches,
                       "failure": j.failure} for j in journeys],
     }  # fmt: skip

@@ -146,6 +146,9 @@ def test_a_failed_launch_carries_the_hubs_own_words_and_a_second_start_is_counte
     answers.append(launch(5.0, "b@openhexa.test", 202))  # b's first spawn failed; the App POSTed it again
     load.with_hub_reasons([failed, fine], answers)
     assert failed.failure.endswith("; the hub answered 503: The OpenHexa App is unavailable, try again in a moment.")
+    for email in ("a@openhexa.test", "b@openhexa.test"):  # one reason, whoever it happened to
+        reason = f"ready: the App showed an error: 503 Server Error for url: http://127.0.0.1:1/hub/api/users/{email}"
+        assert load.reason_key(reason) == "ready: the App showed an error: 503 Server Error for url: <url>"
     assert fine.failure == ""
     limits = {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5}
     line = load.spawn_limit_report([failed, fine], answers, limits)
