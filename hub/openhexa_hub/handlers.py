@@ -171,7 +171,9 @@ class SpawnLine:
     in the database, and a hub restart empties it (the App asks again anyway).
     """
 
-    keep: float = 15.0
+    # An ask of the App is a GraphQL round trip with three hub calls: under load it took up to
+    # 30 s (bench, 100 people), and a place lost is a place at the end of the line again.
+    keep: float = 60.0
     deadline: float = 900.0
     waiting: OrderedDict = field(default_factory=OrderedDict)  # (user, server) -> [joined, last asked]
 
