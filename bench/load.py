@@ -16,6 +16,7 @@ in the App), or a start.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections import Counter
@@ -24,7 +25,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from bench.client import Person, configure_http
-from bench.stack import WORKSPACE, BenchStack, bench_people
+from bench.stack import WORKSPACE, BenchStack, bench_people, chart_limits
 from bench.stats import summary
 
 STEP_TIMEOUT = 600.0  # one step of one journey; the global deadline is shorter when it matters
@@ -169,6 +170,7 @@ def spawn_limit_report(journeys: list[Journey], answers: list[dict], limits: dic
     return {
         "concurrent_spawn_limit": limits["concurrentSpawnLimit"],
         "consecutive_failure_limit": limits["consecutiveFailureLimit"],
+        "chart_concurrent_spawn_limit": limits.get("chartConcurrentSpawnLimit", limits["concurrentSpawnLimit"]),
         "launch_answers": dict(sorted(statuses.items())),
         "answers_429": sum(n for status, n in statuses.items() if status.startswith("429")),
         "waiting_answers": sum(n for status, n in statuses.items() if status.endswith("waiting")),
@@ -185,10 +187,19 @@ def spawn_limit_report(journeys: list[Journey], answers: list[dict], limits: dic
     }
 
 
+def limits_for_run(env=os.environ) -> dict[str, int]:
+    """The chart's limits; ``BENCH_SPAWN_LIMIT`` replaces its spawn limit, to see the line with a few people."""
+    limits = chart_limits()
+    if env.get("BENCH_SPAWN_LIMIT"):
+        limits["chartConcurrentSpawnLimit"] = limits["concurrentSpawnLimit"]
+        limits["concurrentSpawnLimit"] = int(env["BENCH_SPAWN_LIMIT"])
+    return limits
+
+
 def run(work: Path, image: str, users: int, deadline: float, log) -> dict:
     """The `load` part: ``users`` simultaneous journeys under one ``deadline`` (seconds)."""
     configure_http(4 * users + 8)
-    with BenchStack(work, bench_people(users, "load"), image) as stack:
+    with BenchStack(work, bench_people(users, "load"), image, limits=limits_for_run()) as stack:
         usage = stack.usage()
         journeys, wall = asyncio.run(run_all(stack, deadline))
         hub_usage = {name: sampler.stop() for name, sampler in usage.items()}

@@ -144,6 +144,13 @@ def started_again(line: dict) -> str:
     )
 
 
+def limit_words(line: dict) -> str:
+    chart = line.get("chart_concurrent_spawn_limit", line["concurrent_spawn_limit"])
+    if chart == line["concurrent_spawn_limit"]:
+        return f"the chart's `concurrentSpawnLimit` {chart}"
+    return f"`concurrentSpawnLimit` {line['concurrent_spawn_limit']} (`BENCH_SPAWN_LIMIT`; the chart's is {chart})"
+
+
 def spawn_limit_lines(line: dict | None) -> list[str]:
     """What people beyond the chart's concurrent spawn limit saw (results without it: nothing)."""
     if not line:
@@ -152,7 +159,7 @@ def spawn_limit_lines(line: dict | None) -> list[str]:
     beyond, within = line["time_to_ready_beyond_limit"], line["time_to_ready_within_limit"]
     return [
         "",
-        f"Spawn limit: the hub ran with the chart's `concurrentSpawnLimit` {line['concurrent_spawn_limit']} and "
+        f"Spawn limit: the hub ran with {limit_words(line)} and the chart's "
         f"`consecutiveFailureLimit` {line['consecutive_failure_limit']}. **{line['people_beyond_limit']} people were "
         f"beyond the limit**: the hub answered the App's launch with a place in its line (the largest place "
         f"{line['largest_place']}); {line['answers_429']} answers were JupyterHub's 429 and "

@@ -164,10 +164,22 @@ def test_the_markdown_says_what_people_beyond_the_spawn_limit_saw():
         {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5},
     )
     text = report.render({"meta": {}, "parts": {"load": part}})
-    assert "`concurrentSpawnLimit` 64 and `consecutiveFailureLimit` 5. **1 people were beyond the limit**" in text
+    assert "the chart's `concurrentSpawnLimit` 64 and the chart's `consecutiveFailureLimit` 5." in text
+    assert "**1 people were beyond the limit**" in text
     assert "the largest place 3" in text and "0 answers were JupyterHub's 429 and 0 people saw an error page" in text
     assert "| beyond the limit | 1 | 2.5 s | 2.5 s | 9 s | 9 s | 9 s |" in text
     assert "Spawn limit" not in report.render({"meta": {}, "parts": {"load": load_part()}})  # older results
+
+
+def test_a_bench_spawn_limit_replaces_the_charts_and_the_report_says_so(monkeypatch):
+    monkeypatch.setattr(load, "chart_limits", lambda: {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5})
+    assert load.limits_for_run({}) == {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5}
+    limits = load.limits_for_run({"BENCH_SPAWN_LIMIT": "4"})
+    assert limits == {"concurrentSpawnLimit": 4, "consecutiveFailureLimit": 5, "chartConcurrentSpawnLimit": 64}
+    assert stack.limit_args(limits)[0] == "--JupyterHub.concurrent_spawn_limit=4"
+    line = load.spawn_limit_report([], [], limits)
+    text = "\n".join(report.spawn_limit_lines(line))
+    assert "`concurrentSpawnLimit` 4 (`BENCH_SPAWN_LIMIT`; the chart's is 64)" in text
 
 
 def test_the_bench_hub_takes_the_charts_limits_from_the_values_or_the_charts_defaults(tmp_path):
