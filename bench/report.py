@@ -169,7 +169,7 @@ def spawn_limit_lines(line: dict | None) -> list[str]:
         "",
         *table(
             "",
-            ["people", "n", "time in line p50", "p95", "ready p50", "p95", "max"],
+            ["people", "ready", "time in line p50", "p95", "ready p50", "p95", "max"],
             [
                 ["beyond the limit", beyond.get("n", 0), fmt(line["time_in_line"].get("p50")),
                  fmt(line["time_in_line"].get("p95")), fmt(beyond.get("p50")), fmt(beyond.get("p95")),
