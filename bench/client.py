@@ -1,9 +1,11 @@
 """One simulated person, over HTTP and a kernel websocket (tornado, asynchronous).
 
 The journey is the one people make: log in to the App (``sessionid``, ``csrftoken``), open the hub
-(``/hub/login`` asks the App who they are), start their default server (the spawn hook fetches
-their credentials from the App with their cookies), run code in a kernel, stop the server. Every
-request goes to 127.0.0.1 and every wait has a deadline.
+(``/hub/login`` asks the App who they are), start a server (their default one through the hub's
+REST API, or a workspace's through the App's ``launchNotebookServer``, asked every second as the
+App's notebooks page does; the spawn hook fetches their credentials from the App with their
+cookies), run code in a kernel, stop the server. Every request goes to 127.0.0.1 and every wait
+has a deadline.
 """
 
 from __future__ import annotations
@@ -66,7 +68,9 @@ class Person:
     hub_url: str
     jar: CookieJar = field(default_factory=CookieJar)
     token: str = ""
-    server_url: str = ""  # /user/<name>/ once the server is ready
+    server_name: str = ""  # "" the default server, else the workspace's
+    server_url: str = ""  # /user/<name>/[<workspace>/] once the server is ready
+    launches: int = 0  # launchNotebookServer calls, the first included
 
     @property
     def name(self) -> str:
@@ -186,6 +190,32 @@ class Person:
         if not outcome.get("ready"):
             raise JourneyError(f"spawn progress ended without ready ({response.code} {response.error or ''})")
 
+    async def launch_workspace(self, slug: str, timeout: float, interval: float = 1.0) -> None:
+        """Open the workspace's notebooks as the App's page does: ``launchNotebookServer`` now, then
+        every ``interval`` seconds until the server is ready. A GraphQL error is what the person
+        sees as an error page (the App's frontend stops there), so it ends the journey."""
+        self.server_name = slug
+        body = json.dumps({"operationName": "launchNotebookServer", "variables": {"input": {"workspaceSlug": slug}}})
+        headers = {"X-CSRFToken": self.jar.value("csrftoken") or "", "Referer": f"{self.app_url}/"}
+        deadline = time.monotonic() + timeout
+        while True:
+            self.launches += 1
+            response = await self.fetch(f"{self.app_url}/graphql/", "POST", body=body, headers=headers)
+            if response.code != 200:
+                raise JourneyError(f"the App's launchNotebookServer answered {response.code}")
+            answer = json.loads(response.body)
+            if answer.get("errors"):
+                raise JourneyError(f"the App showed an error: {answer['errors'][0].get('message', '')[:160]}")
+            result = answer["data"]["launchNotebookServer"]
+            if not result["success"]:
+                raise JourneyError(f"the App refused: {', '.join(result['errors'])}")
+            if result["server"]["ready"]:
+                self.server_url = urlsplit(result["server"]["url"]).path  # as the App shows it
+                return
+            if time.monotonic() + interval > deadline:
+                raise JourneyError(f"not ready after {timeout:.0f}s of asking the App ({self.launches} asks)")
+            await asyncio.sleep(interval)
+
     async def model(self) -> dict:
         response = await self.fetch(self.api_user, headers=self.token_headers(), cookies=False)
         if response.code != 200:
@@ -208,7 +238,8 @@ class Person:
             connection.close()
 
     async def stop_server(self, timeout: float) -> None:
-        response = await self.fetch(f"{self.api_user}/server", "DELETE", headers=self.token_headers(), cookies=False)
+        path = f"servers/{quote(self.server_name, safe='')}" if self.server_name else "server"
+        response = await self.fetch(f"{self.api_user}/{path}", "DELETE", headers=self.token_headers(), cookies=False)
         if response.code not in (202, 204):
             raise JourneyError(f"stop answered {response.code}")
         deadline = time.monotonic() + timeout

@@ -128,9 +128,60 @@ def load_lines(part: dict, chart: str | None) -> list[str]:
         f"peak RSS {fmt(hub.get('vmhwm_mb'), 'MB')}. Proxy (node): {fmt(proxy.get('cpu_percent_of_one_core'), '%')}, "
         f"peak {fmt(proxy.get('vmhwm_mb'), 'MB')}.",
     ]
+    lines += spawn_limit_lines(part.get("spawn_limit"))
     if chart:
         lines += ["", f"![time to ready under load]({chart})"]
     return [*lines, ""]
+
+
+def started_again(line: dict) -> str:
+    count = line.get("people_whose_spawn_started_again")
+    if not count:
+        return ""
+    return (
+        f" {count} people's servers were started more than once (a spawn failed after the hub took it; "
+        "the App asked again)."
+    )
+
+
+def limit_words(line: dict) -> str:
+    chart = line.get("chart_concurrent_spawn_limit", line["concurrent_spawn_limit"])
+    if chart == line["concurrent_spawn_limit"]:
+        return f"the chart's `concurrentSpawnLimit` {chart}"
+    return f"`concurrentSpawnLimit` {line['concurrent_spawn_limit']} (`BENCH_SPAWN_LIMIT`; the chart's is {chart})"
+
+
+def spawn_limit_lines(line: dict | None) -> list[str]:
+    """What people beyond the chart's concurrent spawn limit saw (results without it: nothing)."""
+    if not line:
+        return []
+    answers = ", ".join(f"{n} x {status}" for status, n in line["launch_answers"].items()) or "none"
+    beyond, within = line["time_to_ready_beyond_limit"], line["time_to_ready_within_limit"]
+    return [
+        "",
+        f"Spawn limit: the hub ran with {limit_words(line)} and the chart's "
+        f"`consecutiveFailureLimit` {line['consecutive_failure_limit']}. **{line['people_beyond_limit']} people were "
+        f"beyond the limit**: the hub answered the App's launch with a place in its line (the largest place "
+        f"{line['largest_place']}); {line['answers_429']} answers were JupyterHub's 429 and "
+        f"{line['error_pages']} people saw an error page; {line['beyond_limit_failures']} of those beyond the "
+        "limit did not finish.",
+        f"The hub's answers to the App's launches: {answers}.{started_again(line)}",
+        "",
+        *table(
+            "",
+            ["people", "ready", "time in line p50", "p95", "ready p50", "p95", "max"],
+            [
+                ["beyond the limit", beyond.get("n", 0), fmt(line["time_in_line"].get("p50")),
+                 fmt(line["time_in_line"].get("p95")), fmt(beyond.get("p50")), fmt(beyond.get("p95")),
+                 fmt(beyond.get("max"))],
+                ["within it", within.get("n", 0), "", "", fmt(within.get("p50")), fmt(within.get("p95")),
+                 fmt(within.get("max"))],
+            ],
+        )[2:],
+        "",
+        f"`launchNotebookServer` calls per person (the App's page asks every second): p50 "
+        f"{line['launches_per_person'].get('p50', '-')}, p95 {line['launches_per_person'].get('p95', '-')}.",
+    ]  # fmt: skip
 
 
 def render(results: dict, chart: str | None = None) -> str:

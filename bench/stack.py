@@ -1,8 +1,11 @@
 """The stack a bench part runs against: the mock App and a real hub with the production config.
 
 The hub is ``hub/jupyterhub_config.py`` with DockerSpawner (``OPENHEXA_SPAWNER=docker``) on free
-ports, its servers labelled with the stack ``openhexa-bench``. Whatever happens, ``close`` stops
-both processes and removes every container and volume of that stack.
+ports, its servers labelled with the stack ``openhexa-bench``, and the limits the Zero to
+JupyterHub chart gives it (``hub.concurrentSpawnLimit``, ``hub.consecutiveFailureLimit`` of
+``chart-values/values.yaml``, else the chart's defaults 64 and 5). The mock App launches
+workspace servers on it, as the App does. Whatever happens, ``close`` stops both processes and
+removes every container and volume of that stack.
 """
 
 from __future__ import annotations
@@ -15,16 +18,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
+import requests
 import yaml
 
 from harness import ROOT
 from harness.app import MockApp
 from harness.containers import remove_spawned
 from harness.hub import Hub
+from harness.net import free_port
 
 STACK = "openhexa-bench"
 HUB_CONFIG = ROOT / "hub" / "jupyterhub_config.py"
+CHART_VALUES = ROOT / "chart-values" / "values.yaml"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+WORKSPACE = "bench-workspace"  # every bench person is an editor of it
+# Zero to JupyterHub's own defaults (its values.yaml), where chart-values/ sets nothing.
+CHART_DEFAULTS = {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5}
+
+
+def chart_limits(values: Path = CHART_VALUES) -> dict[str, int]:
+    """``hub.concurrentSpawnLimit`` and ``hub.consecutiveFailureLimit`` as the chart runs them."""
+    hub = ((yaml.safe_load(values.read_text()) if values.exists() else None) or {}).get("hub") or {}
+    return {key: int(hub.get(key, default)) for key, default in CHART_DEFAULTS.items()}
+
+
+def limit_args(limits: dict[str, int]) -> list[str]:
+    """The chart's limits as the hub's command line (the chart sets them in its own hub config)."""
+    return [
+        f"--JupyterHub.concurrent_spawn_limit={limits['concurrentSpawnLimit']}",
+        f"--Spawner.consecutive_failure_limit={limits['consecutiveFailureLimit']}",
+    ]
 
 
 def bench_people(count: int, prefix: str = "bench") -> list[tuple[str, str]]:
@@ -33,17 +56,19 @@ def bench_people(count: int, prefix: str = "bench") -> list[tuple[str, str]]:
 
 
 def write_fixtures(path: Path, people: list[tuple[str, str]]) -> Path:
-    """A MOCK_APP_FIXTURES file for ``people``, each with default credentials like the demo users'."""
+    """A MOCK_APP_FIXTURES file for ``people``, each with default credentials like the demo users'
+    and an editor of WORKSPACE (so each may launch a server there through the App)."""
     users = [
         {
             "email": email,
             "password": password,
-            "workspaces": [],
+            "workspaces": {WORKSPACE: "editor"},
             "default_credentials": {"env": {"HEXA_TOKEN": f"bench-token-{i}"}, "files": {}},
         }
         for i, (email, password) in enumerate(people)
     ]
-    path.write_text(yaml.safe_dump({"users": users, "workspaces": {}}))
+    workspace = {"env": {"WORKSPACE_BUCKET_NAME": f"hexa-{WORKSPACE}", "HEXA_TOKEN": "bench-workspace-token"}}
+    path.write_text(yaml.safe_dump({"users": users, "workspaces": {WORKSPACE: workspace}}))
     return path
 
 
@@ -123,17 +148,24 @@ class BenchStack:
     image: str
     app: MockApp | None = None
     hub: Hub | None = None
+    limits: dict[str, int] = field(default_factory=chart_limits)
 
     def __enter__(self) -> BenchStack:
         remove_spawned(docker.from_env(), STACK)  # an interrupted run's
         fixtures = write_fixtures(self.work / "fixtures.yaml", self.people)
+        port, token = free_port(), os.urandom(16).hex()
+        # The workspace's bucket is a folder here, bound into each server (the App's `local` storage).
+        app_env = {"MOCK_APP_FIXTURES": str(fixtures), "MOCK_APP_STORAGE_ENGINE": "local"}
         try:
-            self.app = MockApp.start(self.work, env={"MOCK_APP_FIXTURES": str(fixtures)})
+            self.app = MockApp.start(self.work, hub_url=f"http://127.0.0.1:{port}", hub_api_token=token, env=app_env)
             self.hub = Hub.start(
                 self.app.url,
                 self.work / "hub",
                 HUB_CONFIG,
                 extra_env={"OPENHEXA_SPAWNER": "docker", "NOTEBOOK_IMAGE": self.image, "OPENHEXA_STACK": STACK},
+                port=port,
+                api_token=token,
+                extra_args=limit_args(self.limits),
             )
         except BaseException:
             self.close()
@@ -173,5 +205,11 @@ class BenchStack:
         for email, _ in self.people:
             with contextlib.suppress(Exception):
                 name = email.lower()
-                if self.hub.server(name) is not None:
-                    self.hub.api("DELETE", f"/users/{name}/server")
+                for server in self.hub.servers(name):
+                    self.hub.api("DELETE", f"/users/{name}/servers/{server}" if server else f"/users/{name}/server")
+
+    def hub_answers(self) -> list[dict]:
+        """The hub's answers to the App's server launches (the mock App's test switch)."""
+        response = requests.get(f"{self.app.url}/_mock/hub-answers", timeout=30)
+        response.raise_for_status()
+        return response.json()["answers"]

@@ -29,6 +29,13 @@ hub_api_token = os.environ.get("HUB_API_TOKEN", "").strip()
 if not hub_api_token:
     raise SystemExit("HUB_API_TOKEN is not set: it is the token the OpenHexa App uses on the hub API.")
 c.JupyterHub.services = [{"name": "openhexa-app", "api_token": hub_api_token}]
+# JupyterHub treats a token given in its configuration as a password: 16384 rounds of SHA-512
+# (about 7 ms of the hub's one core) on every request it authenticates. The App calls the hub
+# two or three times a second for each person whose server is starting (its page asks every
+# second), so at 100 people the hub's event loop did nothing else, its own calls to the App
+# timed out and spawns failed. A random token needs no stretching: `openssl rand -hex 32`.
+if len(hub_api_token) >= 32:
+    c.JupyterHub.trust_user_provided_tokens = True
 c.JupyterHub.load_roles = [
     {
         "name": "openhexa-app",

@@ -181,7 +181,8 @@ class GraphQL(DjangoHandler):
             return self.result({"success": False, "server": None, "errors": ["PERMISSION_DENIED"]})
         cookies = {"sessionid": self.get_cookie("sessionid"), "csrftoken": self.get_cookie("csrftoken")}
         try:
-            result = await hub.launch_notebook_server(self.conf, user, workspace, cookies)
+            answers = self.state.hub_answers if self.conf.test_controls else None
+            result = await hub.launch_notebook_server(self.conf, user, workspace, cookies, answers)
         except (hub.HubHTTPError, ConnectionError) as error:
             # The App does not catch these: GraphQL answers the exception's text.
             message = {"message": str(error), "path": ["launchNotebookServer"]}

@@ -5,6 +5,9 @@
 - ``/_mock/answer``: make them (or the one named in ``for``) answer exactly
   ``{"status", "headers", "body"}``, whoever calls, until the mode is set again.
 - ``/_mock/calls``: what the hub sent them; DELETE clears.
+- ``/_mock/hub-answers``: the hub's answers to the App's server launches (``POST
+  /hub/api/users/<email>/servers/<slug>``): time, path, status, ``Retry-After``, JSON body;
+  DELETE clears.
 """
 
 from __future__ import annotations
@@ -76,5 +79,19 @@ class Calls(Control):
         self.set_status(204)
 
 
+class HubAnswers(Control):
+    def get(self):
+        self.finish({"answers": self.state.hub_answers})
+
+    def delete(self):
+        self.state.hub_answers.clear()
+        self.set_status(204)
+
+
 def routes() -> list[tuple]:
-    return [(r"/_mock/mode", Mode), (r"/_mock/answer", Answer), (r"/_mock/calls", Calls)]
+    return [
+        (r"/_mock/mode", Mode),
+        (r"/_mock/answer", Answer),
+        (r"/_mock/calls", Calls),
+        (r"/_mock/hub-answers", HubAnswers),
+    ]

@@ -10,6 +10,7 @@ the App back while it answers (a spawn's hooks, a logout's "who is this?").
 from __future__ import annotations
 
 import json
+import time
 from http import HTTPStatus
 from urllib.parse import quote
 
@@ -35,11 +36,12 @@ def url(conf: Settings, path: str) -> str:
     return quote(f"{conf.notebooks_hub_url}{path}", safe=URL_SAFE)
 
 
-async def call(conf: Settings, method: str, path: str, body=None, cookies: dict | None = None, api=True):
+async def call(conf: Settings, method: str, path: str, body=None, cookies: dict | None = None, api=True, answers=None):
     """One request to the hub; returns (status, JSON body or None).
 
     ``api``: a REST API call, with the App's token, following redirects as requests does;
-    otherwise the logout call: no token, no redirect followed.
+    otherwise the logout call: no token, no redirect followed. ``answers``: a list the
+    answer is noted in (the test switch ``/_mock/hub-answers``; the App keeps no such list).
     """
     headers = {"Authorization": f"token {conf.hub_api_token}"} if api else {}
     if cookies:
@@ -66,6 +68,17 @@ async def call(conf: Settings, method: str, path: str, body=None, cookies: dict 
         data = json.loads(response.body or b"null")
     except ValueError:
         data = None
+    if answers is not None:
+        answers.append(
+            {
+                "at": time.time(),
+                "method": method,
+                "path": path,
+                "status": response.code,
+                "retry_after": response.headers.get("Retry-After"),
+                "body": data if isinstance(data, dict) else None,
+            }
+        )
     return response.code, data
 
 
@@ -87,10 +100,13 @@ async def create_user(conf: Settings, username: str):
     raise_for_status(code, f"/api/users/{username}", conf)
 
 
-async def create_server(conf: Settings, username: str, server_name: str, cookies: dict, profile: str | None):
+async def create_server(
+    conf: Settings, username: str, server_name: str, cookies: dict, profile: str | None, answers=None
+):
+    """``create_server``: any 4xx or 5xx raises, a 429 too (the App neither waits nor asks again by itself)."""
     path = f"/api/users/{username}/servers/{server_name}"
     body = {"profile": profile} if profile else None
-    code, _ = await call(conf, "POST", path, body=body, cookies=cookies)
+    code, _ = await call(conf, "POST", path, body=body, cookies=cookies, answers=answers)
     raise_for_status(code, path, conf)
 
 
@@ -107,15 +123,21 @@ def encoded_username(email: str) -> str:
     return f"{quote(local)}@{domain}"
 
 
-async def launch_notebook_server(conf: Settings, user: User, workspace: Workspace, cookies: dict) -> dict:
-    """``launchNotebookServer`` once membership is checked: no waiting, the frontend asks again."""
+async def launch_notebook_server(
+    conf: Settings, user: User, workspace: Workspace, cookies: dict, answers: list | None = None
+) -> dict:
+    """``launchNotebookServer`` once membership is checked: no waiting, the frontend asks again.
+
+    The server is POSTed whenever the hub does not list it, so each ask of the frontend
+    (every second) is a new POST until the hub has started it; ``answers`` notes them.
+    """
     username = user.email
     user_data = await get_user(conf, username)
     if user_data is None:
         await create_user(conf, username)
         user_data = await get_user(conf, username)
     if workspace.slug not in user_data["servers"]:
-        await create_server(conf, username, workspace.slug, cookies, workspace.notebook_profile)
+        await create_server(conf, username, workspace.slug, cookies, workspace.notebook_profile, answers)
     encoded = encoded_username(username)
     return {
         "success": True,

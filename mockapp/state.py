@@ -186,6 +186,7 @@ class State:
     delay: float = 0.0
     answer: dict | None = None
     calls: list[dict] = field(default_factory=list)
+    hub_answers: list[dict] = field(default_factory=list)  # the hub's answers to launches (POST .../servers/<slug>)
 
     @classmethod
     def load(cls, path: Path, sessions_file: Path | None = None) -> State:

@@ -7,12 +7,20 @@
 - Every route that names a user (``/hub/api/users/<name>...``, ``/user/<name>/...``):
   the App spells a name as the email it stores (``Mixed.Case+tag@...``, sometimes
   percent-encoded); each spelling reaches the one hub user that person logs in as.
+- ``POST /hub/api/users/<name>/servers/<workspace>`` (the App's ``launchNotebookServer``)
+  beyond ``concurrent_spawn_limit``: a place in a line, not JupyterHub's 429 (see
+  :class:`SpawnLine`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from jupyterhub import apihandlers
@@ -124,6 +132,144 @@ class AppLogoutHandler(LogoutHandler):
         self.redirect(self.authenticator.logout_redirect_url)
 
 
+class InLine(Exception):
+    """The spawn was not started: the person waits in the :class:`SpawnLine`."""
+
+    def __init__(self, place: int, waiting: int, starting: int, limit: int):
+        super().__init__(place)
+        self.place, self.waiting, self.starting, self.limit = place, waiting, starting, limit
+
+    def answer(self, keep: float) -> dict:
+        return {
+            "status": "waiting",
+            "place": self.place,
+            "waiting": self.waiting,
+            "starting": self.starting,
+            "concurrent_spawn_limit": self.limit,
+            "message": (
+                f"{self.starting} notebook servers are starting, the most this hub starts at once; you are number "
+                f"{self.place} in line. Ask again within {keep:.0f} seconds to keep your place."
+            ),
+        }
+
+
+@dataclass
+class SpawnLine:
+    """Who waits for a place under ``concurrent_spawn_limit``, first come, first served.
+
+    JupyterHub answers a spawn beyond the limit with 429 "Too many users trying to log in
+    right now". The App does not retry on that: ``notebooks/api.py`` raises it
+    (``raise_for_status``) and its frontend shows an error page (``launchNotebookServer``
+    in ``getServerSideProps``) or stops asking (a later poll). What the App does retry is a
+    server that is not ready yet: it calls ``launchNotebookServer`` every second, which
+    POSTs the server again while the hub does not list it. So a workspace launch beyond
+    the limit gets 202 with its place in this line (the App reads "starting", and asks
+    again); a person is let through once fewer than the limit are starting and everyone
+    ahead of them has gone. A place is kept ``keep`` seconds after the last ask (someone
+    who closed the page leaves the line), and nobody waits more than ``deadline``
+    seconds: then the answer is a 503 saying so. The line is the hub's only: it is not
+    in the database, and a hub restart empties it (the App asks again anyway).
+    """
+
+    # An ask of the App is a GraphQL round trip with three hub calls: under load it took up to
+    # 30 s (bench, 100 people), and a place lost is a place at the end of the line again.
+    keep: float = 60.0
+    deadline: float = 900.0
+    waiting: OrderedDict = field(default_factory=OrderedDict)  # (user, server) -> [joined, last asked]
+
+    @classmethod
+    def of(cls, settings: dict) -> SpawnLine:
+        """The hub's line, made on first use (``SPAWN_LINE_KEEP``, ``SPAWN_LINE_DEADLINE``: seconds)."""
+        if "openhexa_spawn_line" not in settings:
+            settings["openhexa_spawn_line"] = cls(
+                keep=float(os.environ.get("SPAWN_LINE_KEEP") or cls.keep),
+                deadline=float(os.environ.get("SPAWN_LINE_DEADLINE") or cls.deadline),
+            )
+        return settings["openhexa_spawn_line"]
+
+    def forget_gone(self, now: float) -> None:
+        for key in [k for k, (_, asked) in self.waiting.items() if now - asked > self.keep]:
+            del self.waiting[key]
+
+    def ask(self, key: tuple[str, str], now: float) -> tuple[int, float]:
+        """Join the line or keep one's place; returns (place from 0, seconds waited)."""
+        self.forget_gone(now)
+        times = self.waiting.setdefault(key, [now, now])
+        times[1] = now
+        return list(self.waiting).index(key), now - times[0]
+
+    def leave(self, key: tuple[str, str]) -> None:
+        self.waiting.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self.waiting)
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} seconds" if seconds < 120 else f"{seconds / 60:.0f} minutes"
+
+
+def spawns_starting(handler) -> int:
+    """Spawns JupyterHub counts against ``concurrent_spawn_limit``."""
+    counts = handler.users.count_active_users()
+    return counts["spawn_pending"] + counts["proxy_pending"]
+
+
+def throttled(error: web.HTTPError) -> bool:
+    """JupyterHub's 429 for ``concurrent_spawn_limit`` (it alone sets Retry-After), not ``active_server_limit``'s."""
+    return error.status_code == 429 and "Retry-After" in (getattr(error, "headers", None) or {})
+
+
+class SpawnLineAPI:
+    """Mixed into ``POST /api/users/<name>/servers/<server>``: beyond the spawn limit, a place in the line."""
+
+    async def post(self, user_name, server_name=""):
+        try:
+            await super().post(user_name, server_name)
+        except InLine as place:
+            line = SpawnLine.of(self.settings)
+            self.set_status(202)
+            self.set_header("Content-Type", "application/json")
+            self.set_header("Retry-After", "1")
+            self.finish(json.dumps(place.answer(line.keep)))
+
+    async def spawn_single_user(self, user, server_name="", options=None):
+        limit = self.concurrent_spawn_limit
+        if not server_name or not limit:
+            return await super().spawn_single_user(user, server_name, options=options)
+        line, key, now = SpawnLine.of(self.settings), (user.name, server_name), time.monotonic()
+        place, waited = line.ask(key, now)
+        starting = spawns_starting(self)
+        if place >= limit - starting:
+            self._wait_or_give_up(line, key, place, waited, starting, limit)
+        line.leave(key)  # through: starting from now on, the spawn counts against the limit
+        try:
+            return await super().spawn_single_user(user, server_name, options=options)
+        except web.HTTPError as error:
+            if not throttled(error):
+                raise
+            # Let through by the count above, beaten to the place while JupyterHub checked
+            # the person (refresh_pre_spawn): first in line again.
+            line.waiting[key] = [now - waited, now]
+            line.waiting.move_to_end(key, last=False)
+            self._wait_or_give_up(line, key, 0, waited, spawns_starting(self), limit)
+
+    def _wait_or_give_up(self, line: SpawnLine, key, place: int, waited: float, starting: int, limit: int):
+        if waited > line.deadline:
+            line.leave(key)
+            self.log.warning("%s waited %.0fs in the spawn line: giving up", key, waited)
+            raise refusal(
+                503,
+                f"This notebook server waited {duration(waited)} for its turn to start: the hub has been "
+                f"starting {limit} servers at once all that time. Try again later.",
+            )
+        if waited == 0:
+            self.log.info(
+                "%s waits in the spawn line at place %d (%d starting, limit %d)", key, place + 1, starting, limit
+            )
+        raise InLine(place + 1, len(line), starting, limit)
+
+
 class CanonicalUserNameAPI:
     """Mixed into the REST API's user handlers: the user's name as the hub keeps it."""
 
@@ -138,7 +284,10 @@ def canonical_api_handlers() -> list[tuple[str, type]]:
     routes = []
     for pattern, handler, *rest in apihandlers.default_handlers:
         if pattern.startswith("/api/users/([^/]+)"):
-            wrapped = type(handler.__name__, (CanonicalUserNameAPI, handler), {})
+            mixins = (CanonicalUserNameAPI,)
+            if issubclass(handler, apihandlers.users.UserServerAPIHandler):
+                mixins += (SpawnLineAPI,)
+            wrapped = type(handler.__name__, (*mixins, handler), {})
             routes.append((pattern, wrapped, *rest))
     return routes
 

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from bench import load, report, run
+from bench import load, report, run, stack
 from bench.commands import phases_of, run_timed, stand_in
 from bench.stats import percentile, summary
 
@@ -98,3 +98,104 @@ def test_the_load_chart_is_an_svg_with_every_finished_journey():
     svg = ET.fromstring(report.load_chart_svg(load_part()))
     assert svg.tag.endswith("svg")
     assert "failures: 1" in "".join(svg.itertext())
+
+
+def launch(at: float, email: str, status: int, place: int | None = None) -> dict:
+    """The hub's answer to one of the App's launches, as the mock App notes it."""
+    body = {"status": "waiting", "place": place} if place else None
+    return {"at": at, "method": "POST", "path": f"/hub/api/users/{email}/servers/bench-workspace", "status": status,
+            "retry_after": "1" if place else None, "body": body}  # fmt: skip
+
+
+def test_the_spawn_limit_report_says_who_waited_in_line_how_long_and_what_they_saw():
+    journeys = [
+        load.Journey("first@openhexa.test", {"ready": 5.0}, launches=1),
+        load.Journey("Second@openhexa.test", {"ready": 30.0}, launches=12),
+        load.Journey("third@openhexa.test", {"ready": 40.0}, launches=20),
+        load.Journey("refused@openhexa.test", {}, "ready", "ready: JourneyError: the App showed an error: 429 ...", 1),
+    ]
+    answers = [
+        launch(100.0, "first@openhexa.test", 202),
+        {"at": 100.0, "method": "GET", "path": "/hub/api/users/first@openhexa.test", "status": 200, "body": None},
+        launch(100.1, "Second@openhexa.test", 202, place=1),
+        launch(111.1, "Second@openhexa.test", 202, place=1),
+        launch(112.2, "Second@openhexa.test", 201),
+        launch(100.2, "third@openhexa.test", 202, place=2),
+        launch(119.2, "third@openhexa.test", 202, place=1),
+        launch(120.3, "third@openhexa.test", 202),
+        launch(100.3, "refused@openhexa.test", 429),
+    ]
+    line = load.spawn_limit_report(journeys, answers, {"concurrentSpawnLimit": 1, "consecutiveFailureLimit": 5})
+    assert line["people_beyond_limit"] == 2
+    assert line["launch_answers"] == {"201": 1, "202": 2, "202 waiting": 4, "429": 1}
+    assert (line["waiting_answers"], line["answers_429"], line["error_pages"]) == (4, 1, 1)
+    assert line["largest_place"] == 2 and line["beyond_limit_failures"] == 0
+    assert line["time_in_line"] == {"n": 2, "min": 11.0, "p50": 15.0, "p95": 18.6, "max": 19.0, "mean": 15.0}
+    assert line["time_to_ready_beyond_limit"]["p50"] == 35.0
+    assert line["time_to_ready_within_limit"] == {"n": 1, "min": 5.0, "p50": 5.0, "p95": 5.0, "max": 5.0, "mean": 5.0}
+    assert line["launches_per_person"]["max"] == 20
+    assert line["people_whose_spawn_started_again"] == 0
+
+
+def test_a_failed_launch_carries_the_hubs_own_words_and_a_second_start_is_counted():
+    failed = load.Journey("a@openhexa.test", {}, "ready", "ready: JourneyError: the App showed an error: 503 ...")
+    fine = load.Journey("b@openhexa.test", {"ready": 9.0})
+    refused = launch(2.0, "a@openhexa.test", 503)
+    refused["body"] = {"status": 503, "message": "The OpenHexa App is unavailable, try again in a moment."}
+    answers = [launch(1.0, "a@openhexa.test", 202), refused, launch(1.0, "b@openhexa.test", 202)]
+    answers.append(launch(5.0, "b@openhexa.test", 202))  # b's first spawn failed; the App POSTed it again
+    load.with_hub_reasons([failed, fine], answers)
+    assert failed.failure.endswith("; the hub answered 503: The OpenHexa App is unavailable, try again in a moment.")
+    for email in ("a@openhexa.test", "b@openhexa.test"):  # one reason, whoever it happened to
+        reason = f"ready: the App showed an error: 503 Server Error for url: http://127.0.0.1:1/hub/api/users/{email}"
+        assert load.reason_key(reason) == "ready: the App showed an error: 503 Server Error for url: <url>"
+    assert fine.failure == ""
+    limits = {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5}
+    line = load.spawn_limit_report([failed, fine], answers, limits)
+    assert line["people_whose_spawn_started_again"] == 1
+    assert "1 people's servers were started more than once" in "\n".join(report.spawn_limit_lines(line))
+
+
+def test_the_markdown_says_what_people_beyond_the_spawn_limit_saw():
+    part = load_part()
+    part["spawn_limit"] = load.spawn_limit_report(
+        [load.Journey("a@openhexa.test", {"ready": 9.0}, launches=4)],
+        [launch(1.0, "a@openhexa.test", 202, place=3), launch(3.5, "a@openhexa.test", 202, place=1)],
+        {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5},
+    )
+    text = report.render({"meta": {}, "parts": {"load": part}})
+    assert "the chart's `concurrentSpawnLimit` 64 and the chart's `consecutiveFailureLimit` 5." in text
+    assert "**1 people were beyond the limit**" in text
+    assert "the largest place 3" in text and "0 answers were JupyterHub's 429 and 0 people saw an error page" in text
+    assert "| beyond the limit | 1 | 2.5 s | 2.5 s | 9 s | 9 s | 9 s |" in text
+    assert "Spawn limit" not in report.render({"meta": {}, "parts": {"load": load_part()}})  # older results
+
+
+def test_a_bench_spawn_limit_replaces_the_charts_and_the_report_says_so(monkeypatch):
+    monkeypatch.setattr(load, "chart_limits", lambda: {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5})
+    assert load.limits_for_run({}) == {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5}
+    limits = load.limits_for_run({"BENCH_SPAWN_LIMIT": "4"})
+    assert limits == {"concurrentSpawnLimit": 4, "consecutiveFailureLimit": 5, "chartConcurrentSpawnLimit": 64}
+    assert stack.limit_args(limits)[0] == "--JupyterHub.concurrent_spawn_limit=4"
+    line = load.spawn_limit_report([], [], limits)
+    text = "\n".join(report.spawn_limit_lines(line))
+    assert "`concurrentSpawnLimit` 4 (`BENCH_SPAWN_LIMIT`; the chart's is 64)" in text
+
+
+def test_the_bench_hub_takes_the_charts_limits_from_the_values_or_the_charts_defaults(tmp_path):
+    values = tmp_path / "values.yaml"
+    values.write_text("hub:\n  concurrentSpawnLimit: 10\n")
+    assert stack.chart_limits(values) == {"concurrentSpawnLimit": 10, "consecutiveFailureLimit": 5}
+    assert stack.chart_limits(tmp_path / "absent.yaml") == {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5}
+    assert stack.limit_args({"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5}) == [
+        "--JupyterHub.concurrent_spawn_limit=64",
+        "--Spawner.consecutive_failure_limit=5",
+    ]
+
+
+def test_bench_people_may_all_open_the_bench_workspace(tmp_path):
+    from mockapp.state import State
+
+    state = State.load(stack.write_fixtures(tmp_path / "fixtures.yaml", stack.bench_people(3, "load")))
+    assert [u.may_launch(stack.WORKSPACE) for u in state.users.values()] == [True] * 3
+    assert state.workspaces[stack.WORKSPACE].env["WORKSPACE_BUCKET_NAME"]

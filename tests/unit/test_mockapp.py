@@ -230,6 +230,53 @@ def test_a_hub_refusal_reaches_the_person_as_the_app_words_it(recorded_hub):
     assert error["message"].startswith("403 Client Error: Forbidden for url: http://127.0.0.1:")
 
 
+def graphql_launch(app, session, slug: str) -> dict:
+    """One ``launchNotebookServer``, as one tick of the frontend's notebooks page."""
+    return session.post(
+        f"{app.frontend_url}/graphql/",
+        json={"variables": {"input": {"workspaceSlug": slug}}},
+        headers={"X-CSRFToken": session.cookies["csrftoken"], "Referer": f"{app.frontend_url}/"},
+        timeout=30,
+    ).json()
+
+
+def test_a_hub_429_is_an_error_the_app_does_not_retry(recorded_hub):
+    """JupyterHub's answer beyond ``concurrent_spawn_limit``: ``create_server`` raises it (notebooks/api.py),
+    GraphQL answers the error, and the frontend shows an error page (or stops asking): no retry."""
+    app, hub = recorded_hub
+    too_many = {"status": 429, "message": "Too many users trying to log in right now. Try again in 30 seconds."}
+    hub.script = lambda method, path: (
+        (200, {}, {"servers": {}}) if method == "GET" else (429, {"Retry-After": "30"}, too_many)
+    )
+    answer = graphql_launch(app, app.login(*DEMO["alice"]), "malaria-dashboards")
+    assert answer["data"] == {"launchNotebookServer": None}
+    (error,) = answer["errors"]
+    assert error["message"].startswith("429 Client Error: Too Many Requests for url: http://127.0.0.1:")
+    assert error["message"].endswith("/hub/api/users/alice@openhexa.test/servers/malaria-dashboards")
+    posts = [r.path for r in hub.requests if r.method == "POST"]
+    assert posts == ["/hub/api/users/alice@openhexa.test/servers/malaria-dashboards"]  # asked once, not again
+    (noted,) = requests.get(f"{app.url}/_mock/hub-answers", timeout=10).json()["answers"]
+    assert (noted["status"], noted["retry_after"], noted["body"]) == (429, "30", too_many)
+
+
+def test_a_hub_202_is_starting_and_each_ask_posts_the_server_again(recorded_hub):
+    """A 202 passes ``raise_for_status``; ``ready`` is false, so the frontend asks again a second later, and the
+    App POSTs the server again for as long as the hub does not list it (notebooks/schema.py)."""
+    app, hub = recorded_hub
+    waiting = {"status": "waiting", "place": 3}
+    hub.script = lambda method, path: (
+        (200, {}, {"servers": {}}) if method == "GET" else (202, {"Retry-After": "1"}, waiting)
+    )
+    session = app.login(*DEMO["alice"])
+    for _ in range(2):
+        result = graphql_launch(app, session, "malaria-dashboards")["data"]["launchNotebookServer"]
+        assert result["success"] and result["server"]["ready"] is False
+    posts = [r.path for r in hub.requests if r.method == "POST"]
+    assert posts == ["/hub/api/users/alice@openhexa.test/servers/malaria-dashboards"] * 2
+    noted = requests.get(f"{app.url}/_mock/hub-answers", timeout=10).json()["answers"]
+    assert [(n["status"], n["body"]) for n in noted] == [(202, waiting)] * 2
+
+
 @pytest.mark.parametrize("who,error", [("carol", "NOT_FOUND"), ("bob", "PERMISSION_DENIED")])
 def test_launching_checks_membership_before_calling_the_hub(recorded_hub, who, error):
     app, hub = recorded_hub
@@ -244,7 +291,7 @@ def test_launching_checks_membership_before_calling_the_hub(recorded_hub, who, e
 def test_the_test_switches_are_off_unless_started_for_tests(tmp_path):
     app = MockApp.start(tmp_path, env={"MOCK_APP_TEST_CONTROLS": "0"})
     try:
-        for path in ("/_mock/mode", "/_mock/answer", "/_mock/calls"):
+        for path in ("/_mock/mode", "/_mock/answer", "/_mock/calls", "/_mock/hub-answers"):
             assert requests.get(f"{app.url}{path}", timeout=10).status_code == 404, path
     finally:
         app.stop()
