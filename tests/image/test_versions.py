@@ -63,3 +63,9 @@ def test_the_notebook_image_runs_the_hubs_jupyterhub(docker_client, notebook_ima
     versions = python_versions(docker_client, NOTEBOOK_IMAGE, "jupyterhub")
     assert versions["jupyterhub"] == locked("jupyterhub"), "the notebook image's JupyterHub is not the hub's"
     assert locked("jupyterhub", "jupyter/requirements.lock") == locked("jupyterhub")
+
+
+@pytest.mark.parametrize("image", [HUB_IMAGE, f"{HUB_IMAGE}-local"], ids=["production", "local"])
+def test_the_hub_image_starts_as_the_charts_does(docker_client, image):
+    """Under tini and nothing else, whatever the base's own entrypoint (Docker Stacks' switches users)."""
+    assert docker_client.images.get(image).attrs["Config"]["Entrypoint"] == ["tini", "--"]
