@@ -18,6 +18,14 @@ from .spawn import ProfileList, escape_template
 from .traits import EnvInt, EnvUnicode
 
 
+
+def telling_line(logs: str) -> str:
+    """The line of a server's last log lines that says why it stopped: its last error (a Jupyter
+    ``[C ...]``/``[E ...]`` line or one saying ERROR), else its last line."""
+    lines = [line.strip() for line in logs.splitlines() if line.strip()] or ["no output"]
+    errors = [line for line in lines if line.startswith(("[C ", "[E ")) or "ERROR" in line]
+    return (errors or lines)[-1][:300]
+
 class StartSlots:
     """At most ``size`` servers start at once; the others wait their turn, first come first served.
 
@@ -259,8 +267,8 @@ class HostNetworkDockerSpawner(ProfileList, DockerSpawner):
         raise refusal(503, f"Your notebook server did not answer within {self.http_timeout:.0f}s: {last}")
 
     async def _last_log_line(self) -> str:
-        logs = await self.docker("logs", self.container_id, tail=3)
-        return (logs.decode(errors="replace").strip().splitlines() or ["no output"])[-1][:300]
+        logs = await self.docker("logs", self.container_id, tail=20)
+        return telling_line(logs.decode(errors="replace"))
 
     async def get_ip_and_port(self):
         return self.host_ip, self.port

@@ -15,7 +15,7 @@ import pytest
 from tornado import web
 
 from harness.net import free_port
-from openhexa_hub.docker import HostNetworkDockerSpawner, StartSlots
+from openhexa_hub.docker import HostNetworkDockerSpawner, StartSlots, telling_line
 from tests.unit.spawners import docker
 
 
@@ -182,3 +182,16 @@ def test_a_server_that_exits_or_never_answers_is_a_readable_failure(exit_status,
         return refused.value
 
     assert run(scenario()).jupyterhub_message == message
+
+
+def test_a_failed_start_is_told_by_its_last_error_not_its_last_line():
+    logs = (
+        "Executing: jupyterhub-singleuser\n"
+        "[C 2026-11-29 03:37:54.968 ServerApp] ERROR: the Jupyter server could not be started because port 56811 "
+        "is not available.\n"
+        "[I 2026-11-29 03:37:55.001 ServerApp] Shutting down 0 kernels\n\n"
+    )
+    assert telling_line(logs).endswith("because port 56811 is not available.")
+    assert telling_line("one\ntwo\n") == "two"
+    assert telling_line("") == "no output"
+    assert len(telling_line("x" * 1000)) == 300
