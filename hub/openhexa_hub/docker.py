@@ -18,13 +18,13 @@ from .spawn import ProfileList, escape_template
 from .traits import EnvInt, EnvUnicode
 
 
-
 def telling_line(logs: str) -> str:
     """The line of a server's last log lines that says why it stopped: its last error (a Jupyter
     ``[C ...]``/``[E ...]`` line or one saying ERROR), else its last line."""
     lines = [line.strip() for line in logs.splitlines() if line.strip()] or ["no output"]
     errors = [line for line in lines if line.startswith(("[C ", "[E ")) or "ERROR" in line]
     return (errors or lines)[-1][:300]
+
 
 class StartSlots:
     """At most ``size`` servers start at once; the others wait their turn, first come first served.
