@@ -14,7 +14,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from harness import ROOT
 from harness.app import DEMO
-from harness.hub import CHART_VALUES, UNIT_HUB_CONFIG, Hub
+from harness.hub import CHART_VALUES, HUB_TIER_CONFIG, Hub
 from harness.wait import WaitTimeout, wait_until
 from openhexa_hub.chart import CHART_DEFAULTS, hub_limits, read_values
 from tests.unit import chart
@@ -29,7 +29,7 @@ def strict_hub(mock_app, tmp_path):
     hub = Hub.start(
         mock_app.url,
         tmp_path / "hub",
-        UNIT_HUB_CONFIG,
+        HUB_TIER_CONFIG,
         extra_env={"APP_READ_TIMEOUT": "2", "APP_CONNECT_TIMEOUT": "2", "CHART_VALUES": str(CHART_VALUES)},
         # A server that never answers fails after 5 s, not 30.
         extra_args=["--Spawner.http_timeout=5"],

@@ -11,7 +11,7 @@ from scripts.reliability_report import render
 def marked_tests() -> set[str]:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "reliability", "-p", "no:cacheprovider",
-         "tests/unit", "tests/image", "tests/e2e"],
+         "tests/unit", "tests/hub", "tests/image", "tests/e2e"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
