@@ -1,6 +1,7 @@
 """The tree's rules: shared code lives in ``harness``, each tier stands on its own."""
 
 import ast
+import re
 import subprocess
 import sys
 
@@ -70,3 +71,16 @@ def test_the_unit_tier_collects_without_testinfra_or_a_browser(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " tests collected" in result.stdout
+
+
+def test_make_test_runs_every_tier_folder():
+    """Each folder of tests/ with a conftest.py is a tier: ``make test-<tier>`` runs it, and ``make test`` runs that."""
+    makefile = (ROOT / "Makefile").read_text()
+    tiers = re.search(r"^tiers:(.*)$", makefile, re.M).group(1).split()
+    folders = sorted(path.parent.name for path in (ROOT / "tests").glob("*/conftest.py"))
+    assert folders, "no tier folder"
+    for folder in folders:
+        target = {"e2e": "test-e2e"}.get(folder, f"test-{folder}")
+        assert target in tiers, f"make test does not run tests/{folder}"
+        recipe = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.M)
+        assert recipe and f"pytest tests/{folder} " in recipe.group(1), f"{target} does not run tests/{folder}"
