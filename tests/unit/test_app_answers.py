@@ -5,10 +5,13 @@ the cases here run in milliseconds. Their real-hub twins, where the hub, its pro
 sockets matter (cookies set, memory, concurrency), are the hub tier's (``tests/hub``).
 """
 
+import asyncio
 import json
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from tornado import web
 
 from harness.app import DEMO
 from openhexa_hub.authenticator import OpenHexaAuthenticator
@@ -16,6 +19,7 @@ from tests.unit.inprocess_app import HUB_HOST, app_traits, cookie_header, hub_ha
 
 UNAVAILABLE = "The OpenHexa App is unavailable"
 AUTHENTICATE = "/notebooks/authenticate/"
+ALICE = "alice@openhexa.test"
 
 
 def session_of(app, who: str) -> str:
@@ -138,3 +142,70 @@ def test_each_demo_person_logs_in_as_the_email_the_app_stores(inapp):
     authenticator = inapp.authenticator()
     for who, (email, _) in DEMO.items():
         assert login_outcome(authenticator, session_of(inapp, who)) == ("login", email.lower())
+
+
+# -- refresh_user: a hub cookie is only as good as the App session it came from -----------
+
+
+def refresh(authenticator, name: str, handler) -> bool:
+    return asyncio.run(authenticator.refresh_user(SimpleNamespace(name=name), handler))
+
+
+def test_a_hub_cookie_stays_good_while_its_app_session_does(inapp):
+    authenticator = inapp.authenticator()
+    assert refresh(authenticator, ALICE, hub_handler(session_of(inapp, "alice"), uri="/hub/home")) is True
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [None, "sessionid=over; csrftoken=abc", f"sessionid={'s' * 5000}; csrftoken=c"],
+    ids=["no-app-cookies", "app-session-over", "malformed"],
+)
+def test_without_its_app_session_a_hub_cookie_sends_the_person_to_log_in_again(inapp, cookie):
+    assert refresh(inapp.authenticator(), ALICE, hub_handler(cookie, uri="/hub/home")) is False
+
+
+def test_someone_elses_app_session_does_not_keep_a_hub_cookie(inapp):
+    assert refresh(inapp.authenticator(), ALICE, hub_handler(session_of(inapp, "bob"), uri="/hub/home")) is False
+
+
+def test_tokens_and_logging_out_need_no_app_session(inapp):
+    authenticator = inapp.authenticator()
+    token_request = hub_handler(None, uri="/hub/api/user")
+    token_request._token_authenticated = True
+    assert refresh(authenticator, ALICE, token_request) is True
+    assert refresh(authenticator, ALICE, None) is True
+    assert inapp.calls() == [], "the App was asked for nothing"
+
+
+def test_the_app_down_does_not_keep_a_hub_cookie_alive(inapp):
+    authenticator = inapp.authenticator()
+    cookie = session_of(inapp, "alice")
+    inapp.set_mode("status-500")
+    with pytest.raises(web.HTTPError) as refused:
+        refresh(authenticator, ALICE, hub_handler(cookie, uri="/hub/home"))
+    assert refused.value.status_code == 503
+
+
+# -- cookie attributes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("secure", "samesite", "expected"),
+    [
+        (False, "", {}),
+        (True, "", {"secure": True}),
+        (False, "Lax", {"samesite": "Lax"}),
+        (False, "None", {"samesite": "None", "secure": True}),
+    ],
+)
+def test_cookie_options_follow_the_settings(secure, samesite, expected):
+    authenticator = OpenHexaAuthenticator(
+        **app_traits("http://127.0.0.1:9"), cookie_secure=secure, cookie_samesite=samesite
+    )
+    assert authenticator.cookie_options() == expected
+
+
+def test_an_unknown_samesite_is_refused_naming_the_values():
+    with pytest.raises(ValueError, match="use one of Lax, Strict, None"):
+        OpenHexaAuthenticator(**app_traits("http://127.0.0.1:9"), cookie_samesite="lax")
