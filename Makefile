@@ -19,7 +19,7 @@ export NOTEBOOK_IMAGE
 REGISTRY ?= localhost:5000
 export REGISTRY
 
-.PHONY: help setup lock lock-notebook lint test tiers test-unit test-image test-e2e browser build build-notebook \
+.PHONY: help setup lock lock-notebook lint test tiers test-unit test-hub test-image test-e2e browser build build-notebook \
 	build-hub up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
 
 help: ## list the targets
@@ -64,16 +64,19 @@ lint: setup ## ruff, ruff format, yamllint, actionlint (workflows), hadolint (Do
 	$(VENV)/bin/hadolint hub/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
-test: ## every tier: lint, unit, image, end-to-end (starts the Docker engine; stops it if it started it)
+test: ## every tier: lint, unit, hub, image, end-to-end (starts the Docker engine; stops it if it started it)
 	rm -rf artifacts/reliability
 	scripts/dockerd.sh start
 	$(MAKE) tiers; status=$$?; scripts/dockerd.sh stop; \
 	  $(PY) scripts/reliability_report.py --out artifacts/RELIABILITY.md; exit $$status
 
-tiers: lint test-unit test-image test-e2e
+tiers: lint test-unit test-hub test-image test-e2e
 
-test-unit: setup ## the unit tier: authenticator, spawn hooks, chart values, mock App, a real hub
+test-unit: setup ## the unit tier, in-process and fast: authenticator, spawn hooks, chart values, properties, rules
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-hub: setup ## the hub tier: real hubs with their proxy and the mock App as processes (login, spawns, logout)
+	$(PY) -m pytest tests/hub $(PYTEST_ARGS)
 
 test-image: setup docker-up build ## the image tier: testinfra and the Docker SDK against the notebook image, and a release into a throwaway registry
 	$(PY) -m pytest tests/image $(PYTEST_ARGS)

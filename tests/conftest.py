@@ -18,15 +18,19 @@ from harness.net import free_port
 
 
 @pytest.fixture(scope="session")
-def unit_hub_address():
-    """Where the unit tier's hub will listen, and the App's token: the mock App needs both first."""
+def hub_address():
+    """Where the hub tier's hub will listen, and the App's token: the mock App needs both first."""
     return f"http://127.0.0.1:{free_port()}", os.urandom(16).hex()
 
 
 @pytest.fixture(scope="session")
-def mock_app(tmp_path_factory, unit_hub_address):
-    """The mock OpenHexa App, one process for the session, launching servers on the unit tier's hub."""
-    hub_url, token = unit_hub_address
+def mock_app(tmp_path_factory, hub_address):
+    """The mock OpenHexa App, one process for the session, launching servers on the hub tier's hub.
+
+    The unit tier's tests of the hub's code use the mock App in-process instead
+    (``tests/unit/inprocess_app.py``); this process is for the tests of the mock App over HTTP.
+    """
+    hub_url, token = hub_address
     app = MockApp.start(tmp_path_factory.mktemp("mockapp"), hub_url=hub_url, hub_api_token=token)
     yield app
     app.stop()

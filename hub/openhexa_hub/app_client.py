@@ -108,12 +108,18 @@ class AppCookies:
 
 
 class AppClient:
-    """A small asynchronous client for the App's notebooks endpoints."""
+    """A small asynchronous client for the App's notebooks endpoints.
 
-    def __init__(self, *, connect_timeout: float, read_timeout: float, log):
+    ``http_client``: the HTTP client its calls go through, an object with tornado's
+    ``AsyncHTTPClient.fetch`` and ``close``; default none, a fresh tornado client per call.
+    Tests give one that answers in-process (as oauthenticator swaps its ``http_client``).
+    """
+
+    def __init__(self, *, connect_timeout: float, read_timeout: float, log, http_client=None):
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.log = log
+        self.http_client = http_client
 
     async def post_json(
         self,
@@ -159,7 +165,7 @@ class AppClient:
         # A client of its own: the hub's shared one runs 10 requests at a time and
         # times out those queued behind them, so a busy hub would fail logins. It
         # stops reading one byte past the limit.
-        client = AsyncHTTPClient(force_instance=True, max_body_size=MAX_ANSWER_BYTES + 1)
+        client = self.http_client or AsyncHTTPClient(force_instance=True, max_body_size=MAX_ANSWER_BYTES + 1)
         try:
             response = await client.fetch(request, raise_error=False)
         except HTTPClientError as error:  # timeouts surface as code 599
@@ -169,7 +175,8 @@ class AppClient:
         except OSError as error:  # refused connection, unknown host
             raise AppUnavailable(f"{url}: {error.__class__.__name__}: {error}") from None
         finally:
-            client.close()
+            if client is not self.http_client:
+                client.close()
 
         if too_large:
             raise AnswerTooLarge(f"{url} answered more than {MAX_ANSWER_BYTES} bytes")

@@ -16,7 +16,7 @@ from jupyterhub.auth import Authenticator
 from jupyterhub.orm import APIToken, new_token
 from tornado import web
 from tornado.ioloop import IOLoop
-from traitlets import default
+from traitlets import Instance, default
 
 from . import spawn
 from .app_client import (
@@ -174,6 +174,14 @@ class OpenHexaAuthenticator(Authenticator):
         "(env APP_DEFAULT_IMAGE; empty: every image the App names must be allowed).",
     )
 
+    app_client = Instance(
+        AppClient,
+        config=True,
+        help="The client of the App's endpoints (`post_json(url, cookies, referer, form)`). Default: an "
+        "`AppClient` with `app_connect_timeout` and `app_read_timeout`, over a fresh tornado HTTP client "
+        "per call. Tests give an `AppClient` whose `http_client` answers in-process, as the App would.",
+    )
+
     cookie_secure = EnvBool(
         "COOKIE_SECURE",
         False,
@@ -205,6 +213,10 @@ class OpenHexaAuthenticator(Authenticator):
     def _refresh_pre_spawn_default(self):
         return True
 
+    @default("app_client")
+    def _app_client_default(self):
+        return AppClient(connect_timeout=self.app_connect_timeout, read_timeout=self.app_read_timeout, log=self.log)
+
     @default("app_login_url")
     def _app_login_url_default(self):
         from_env = self.traits()["app_login_url"].make_dynamic_default()
@@ -220,11 +232,7 @@ class OpenHexaAuthenticator(Authenticator):
             details = ", ".join(f"{name} (env {self.traits()[name].metadata['env']})" for name in missing)
             raise ValueError(f"OpenHexaAuthenticator is missing required settings: {details}")
         spawn.keep_credentials_out_of(self.log)  # the hub's logger: KubeSpawner logs refused pods on it
-        self.app = AppClient(
-            connect_timeout=self.app_connect_timeout,
-            read_timeout=self.app_read_timeout,
-            log=self.log,
-        )
+        self.app = self.app_client
         cookie_options = self.cookie_options()  # checks both cookie settings
         # Every hub page carries the CSP unless the hub's config set its own.
         hub = self.parent

@@ -49,7 +49,7 @@ from tests.unit import chart
 
 MOUNT = "/usr/local/etc/jupyterhub/"  # where the chart's hub Deployment mounts its ConfigMap and Secret
 WORKSPACE = "malaria-dashboards"
-ALICE_EMAIL, ALICE_PASSWORD = DEMO["alice"]
+ALICE_EMAIL, _ = DEMO["alice"]
 # Stand-ins for the Secrets the values reference (name/key), as test_chart_values.py has them.
 SECRETS = {
     "openhexa-notebooks/hub-api-token": "token-from-the-secret",
@@ -311,12 +311,14 @@ RENDERS = [
 @pytest.mark.parametrize(
     ("deployment", "server", "profile"), RENDERS, ids=[f"{d}-{s or 'default'}-{p}" for d, s, p in RENDERS]
 )
-def test_the_pods_are_the_charts(chart_dir, deployment, server, profile, app, kubeconfig, tmp_path, monkeypatch):
+def test_the_pods_are_the_charts(chart_dir, deployment, server, profile, inapp, kubeconfig, tmp_path, monkeypatch):
     real, env = run_chart_hub_config(chart_dir, deployment, tmp_path / "etc", monkeypatch)
-    for name, value in {**env, **app_settings(app.url)}.items():
+    for name, value in {**env, **app_settings(inapp.url)}.items():
         monkeypatch.setenv(name, value)
     model = chart.hub_config(chart.chart_values(deployment))
-    session = app.login(ALICE_EMAIL, ALICE_PASSWORD)
+    for config in (real, model):  # the mock App, in-process
+        config.OpenHexaAuthenticator.app_client = inapp.client()
+    session = inapp.login("alice")
     _, real_pod, real_pvc, real_form = chart.render_pod(real, session, ALICE_EMAIL, server, profile)
     _, model_pod, model_pvc, model_form = chart.render_pod(model, session, ALICE_EMAIL, server, profile)
     assert_same(real_pod, model_pod, "pod")

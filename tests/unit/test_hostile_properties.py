@@ -1,9 +1,11 @@
 """Property-based: no App answer and no cookie logs anyone in unless the App said so for that session.
 
-Each example is a real request to the real hub (``hub`` fixture); the mock App answers
-exactly what hypothesis chose (``/_mock/answer``). The oracle is the contract: a login
-happens only for a 200 JSON object whose ``username`` is an email, and then as that
-email (trimmed, lowercased), never as someone else; nothing answers 500.
+Each example runs the real authenticator in-process, as ``/hub/login`` does, against the
+mock App in memory (``tests/unit/inprocess_app.py``: mockapp's own handlers behind the
+authenticator's ``app_client``), which answers exactly what hypothesis chose. The oracle is
+the contract: a login happens only for a 200 JSON object whose ``username`` is an email,
+and then as that email (trimmed, lowercased), never as someone else; nothing answers 500.
+What only a real hub and proxy do (431 for headers over 16 KiB) is the hub tier's.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ import re
 import string
 
 import pytest
-import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tornado.httputil import parse_cookie
 
 from harness.app import DEMO
 from openhexa_hub.authenticator import REQUIRED, OpenHexaAuthenticator
+from tests.unit.inprocess_app import InProcessApp, login_outcome
 
 # Reproducible and bounded: the same examples on every run, no example database.
 BOUNDED = settings(
@@ -30,7 +32,9 @@ BOUNDED = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-LOGIN_COOKIE = "jupyterhub-hub-login"
+# One App and one authenticator for each property (the App's answer is set per example).
+APP = InProcessApp()
+HUB_AUTHENTICATOR = APP.authenticator()
 # What an App username may be, stated apart from the authenticator's pattern (so the two
 # can disagree): a lowercased ASCII email, one "@", a local part of these characters, and a
 # domain of two or more non-empty labels of letters, digits and hyphens.
@@ -118,14 +122,14 @@ def app_meant(status: int, content_type: str, body: str) -> str | None:
     return name if is_app_username(name) else None
 
 
-def login_cookie(response: requests.Response) -> str | None:
-    return response.cookies.get(LOGIN_COOKIE)
+def logged_in(outcome: tuple) -> str | None:
+    """Whom ``/hub/login`` logs in (gives a login cookie), or None."""
+    return outcome[1] if outcome[0] == "login" else None
 
 
-def who_is(hub, cookie: str) -> str | None:
-    """Whom the hub's login cookie identifies, by the hub's own API."""
-    me = requests.get(f"{hub.url}/hub/api/user", cookies={LOGIN_COOKIE: cookie}, timeout=30)
-    return me.json()["name"] if me.status_code == 200 else None
+def status_of(outcome: tuple) -> int:
+    """The status ``/hub/login`` answers: a 302 to the hub or to the App's login, or an error page's."""
+    return 302 if outcome[0] in ("login", "app-login") else outcome[0]
 
 
 @pytest.mark.reliability(
@@ -140,26 +144,19 @@ def who_is(hub, cookie: str) -> str | None:
 @example(200, "text/html", json.dumps({"username": "alice@openhexa.test"}))
 @example(500, "application/json", json.dumps({"username": "alice@openhexa.test"}))
 @given(statuses, content_types, bodies)
-def test_any_app_answer_logs_in_only_whom_the_app_named(app, hub, status, content_type, body):
+def test_any_app_answer_logs_in_only_whom_the_app_named(status, content_type, body):
     headers = {"Content-Type": content_type} if content_type else {}
     if 300 <= status < 400:
         headers["Location"] = "/login?next=/notebooks/authenticate/"
-    app.answer(status, body, headers, path="/notebooks/authenticate/")
-    response = requests.get(
-        f"{hub.url}/hub/login",
-        cookies={"sessionid": "s" * 32, "csrftoken": "c" * 64},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert response.status_code != 500, response.text[:300]
+    APP.answer(status, body, headers, path="/notebooks/authenticate/")
+    outcome = login_outcome(HUB_AUTHENTICATOR, f"sessionid={'s' * 32}; csrftoken={'c' * 64}")
+    assert status_of(outcome) != 500, outcome
     expected = app_meant(status, content_type, body)
-    cookie = login_cookie(response)
     if expected is None:
-        assert cookie is None, f"logged in although the App vouched for no one: {response.status_code}"
-        assert response.status_code in (302, 403, 503), response.status_code
+        assert logged_in(outcome) is None, f"logged in although the App vouched for no one: {outcome}"
+        assert status_of(outcome) in (302, 403, 503), outcome
     else:
-        assert response.status_code == 302 and cookie, f"no login for the App's {expected!r}"
-        assert who_is(hub, cookie) == expected
+        assert logged_in(outcome) == expected, f"no login for the App's {expected!r}: {outcome}"
 
 
 # -- what a browser (or an attacker) may send ---------------------------------------
@@ -171,9 +168,10 @@ COOKIE_OCTETS = re.compile(r"[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]+")  # RF
 
 
 @pytest.fixture(scope="module")
-def alice_app_session(mock_app):
-    """One App login for the whole property (logging in per example would dominate its time)."""
-    return mock_app.login(*DEMO["alice"])
+def alice_app_session():
+    """Alice's App cookies, for the whole property."""
+    APP.set_mode("ok")
+    return APP.login("alice")
 
 
 cookie_values = st.one_of(
@@ -195,32 +193,30 @@ cookie_values = st.one_of(
 @example(real_session=True, sessionid=None, csrftoken="é")
 @example(real_session=False, sessionid="x" * 16_000, csrftoken="c")
 @given(real_session=st.booleans(), sessionid=cookie_values, csrftoken=cookie_values)
-def test_only_the_apps_own_session_logs_in(app, hub, alice_app_session, real_session, sessionid, csrftoken):
+def test_only_the_apps_own_session_logs_in(alice_app_session, real_session, sessionid, csrftoken):
+    APP.set_mode("ok")
     if real_session:
         sessionid = alice_app_session.cookies["sessionid"]
     parts = [
         f"{name}={value}" for name, value in (("sessionid", sessionid), ("csrftoken", csrftoken)) if value is not None
     ]
     header = "; ".join(parts)
-    response = requests.get(
-        f"{hub.url}/hub/login", headers={"Cookie": header} if parts else {}, allow_redirects=False, timeout=30
-    )
-    assert response.status_code != 500, response.text[:300]
-    cookie = login_cookie(response)
+    outcome = login_outcome(HUB_AUTHENTICATOR, header if parts else None)
+    assert status_of(outcome) != 500, outcome
     received = parse_cookie(header)  # what the hub reads, as any server would parse the header
     browser_could_send = all(
         received.get(name) and len(received[name]) <= 4096 and COOKIE_OCTETS.fullmatch(received[name])
         for name in ("sessionid", "csrftoken")
     )
     if real_session and browser_could_send:
-        assert response.status_code == 302 and cookie, "alice's own App session did not log her in"
-        assert who_is(hub, cookie) == DEMO["alice"][0]
+        assert logged_in(outcome) == DEMO["alice"][0], f"alice's own App session did not log her in: {outcome}"
         assert received["sessionid"] == alice_app_session.cookies["sessionid"]
     else:
-        assert cookie is None, f"logged in without the App's session: {response.status_code}"
-        assert response.status_code in (302, 400, 431), response.status_code
-        if response.status_code == 400:
-            assert "cookies are not valid" in response.text
+        assert logged_in(outcome) is None, f"logged in without the App's session: {outcome}"
+        # 431 (headers over 16 KiB) is the proxy's: tests/hub/test_hostile_names.py
+        assert status_of(outcome) in (302, 400), outcome
+        if status_of(outcome) == 400:
+            assert "cookies are not valid" in outcome[1]
 
 
 NEAR_EMAIL = "ab9._%+-'@_A \n\u212a\u00e9/"  # an email's characters and their near misses

@@ -1,4 +1,4 @@
-"""A spawner for the unit tests' hub: a local process running a mock server."""
+"""A spawner for the hub tier: a local process running a mock server."""
 
 import sys
 
@@ -9,11 +9,11 @@ from openhexa_hub.spawn import ProfileList
 
 
 class MockServerSpawner(ProfileList, SimpleLocalProcessSpawner):
-    """Starts tests/unit/mock_server.py: it authenticates like the real server and reports its environment."""
+    """Starts tests/hub/mock_server.py: it authenticates like the real server and reports its environment."""
 
     @default("cmd")
     def _cmd_default(self):
-        return [sys.executable, "-m", "tests.unit.mock_server"]
+        return [sys.executable, "-m", "tests.hub.mock_server"]
 
     def get_args(self):
         return []

@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 
 from harness.app import DEMO
-from harness.hub import UNIT_HUB_CONFIG, Hub
+from harness.hub import HUB_TIER_CONFIG, Hub
 from harness.wait import wait_until
 
 MIXED = "Mixed.Case+tag@openhexa.test"
@@ -193,7 +193,7 @@ def test_refused_workspaces_leave_no_row_behind(login, hub):
 
 
 def test_a_person_has_at_most_the_named_server_limit(app, mock_app, tmp_path):
-    limited = Hub.start(mock_app.url, tmp_path / "hub", UNIT_HUB_CONFIG, extra_env={"NAMED_SERVER_LIMIT_PER_USER": "1"})
+    limited = Hub.start(mock_app.url, tmp_path / "hub", HUB_TIER_CONFIG, extra_env={"NAMED_SERVER_LIMIT_PER_USER": "1"})
     try:
         alice = app.login(*DEMO["alice"])
         first = limited.launch_as_app(ALICE, WORKSPACE, alice)

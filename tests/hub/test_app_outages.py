@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from harness.app import DEMO
-from harness.hub import UNIT_HUB_CONFIG, Hub
+from harness.hub import HUB_TIER_CONFIG, Hub
 from harness.net import free_port
 from harness.wait import wait_until
 
@@ -42,7 +42,7 @@ def test_slow_app_times_out_with_503_while_the_hub_serves_others(app, hub):
 def hub_without_app(tmp_path_factory):
     """A hub whose App URLs point at a port nothing listens on."""
     nowhere = f"http://127.0.0.1:{free_port()}"
-    started = Hub.start(nowhere, tmp_path_factory.mktemp("hub-without-app"), UNIT_HUB_CONFIG)
+    started = Hub.start(nowhere, tmp_path_factory.mktemp("hub-without-app"), HUB_TIER_CONFIG)
     yield started
     started.stop()
 

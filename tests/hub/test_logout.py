@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from harness.app import DEMO
-from harness.hub import UNIT_HUB_CONFIG, Hub
+from harness.hub import HUB_TIER_CONFIG, Hub
 from harness.wait import WaitTimeout, wait_until
 
 ALICE = "alice@openhexa.test"
@@ -186,7 +186,7 @@ def refreshing_hub(mock_app, tmp_path):
     ends without this hub hearing of it, as when a session expires.
     """
     hub = Hub.start(
-        mock_app.url, tmp_path / "hub", UNIT_HUB_CONFIG, extra_args=["--OpenHexaAuthenticator.auth_refresh_age=1"]
+        mock_app.url, tmp_path / "hub", HUB_TIER_CONFIG, extra_args=["--OpenHexaAuthenticator.auth_refresh_age=1"]
     )
     yield hub
     hub.stop()
@@ -218,7 +218,7 @@ def test_a_made_up_authorization_header_does_not_skip_the_app_session_check(app,
 @pytest.fixture(params=["Lax", "Strict", "None"])
 def samesite_hub(request, mock_app, tmp_path):
     """A hub of its own with COOKIE_SAMESITE set to each value."""
-    hub = Hub.start(mock_app.url, tmp_path / "hub", UNIT_HUB_CONFIG, extra_env={"COOKIE_SAMESITE": request.param})
+    hub = Hub.start(mock_app.url, tmp_path / "hub", HUB_TIER_CONFIG, extra_env={"COOKIE_SAMESITE": request.param})
     yield hub
     hub.stop()
 

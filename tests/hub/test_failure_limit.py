@@ -4,20 +4,18 @@ JupyterHub exits once ``Spawner.consecutive_failure_limit`` spawns in a row have
 Zero to JupyterHub chart sets 5): on Kubernetes the hub pod restarts and everyone's session is
 interrupted. A person the App refuses, clicking again and again, or an App outage, must not do
 that; a spawner that really fails still counts.
+
+The limits the hub's config takes from the chart's values, without a hub: tests/unit/test_hub_limits.py.
 """
 
 import json
 
 import pytest
-import yaml
-from traitlets.config.loader import PyFileConfigLoader
 
-from harness import ROOT
 from harness.app import DEMO
-from harness.hub import CHART_VALUES, UNIT_HUB_CONFIG, Hub
+from harness.hub import CHART_VALUES, HUB_TIER_CONFIG, Hub
 from harness.wait import WaitTimeout, wait_until
-from openhexa_hub.chart import CHART_DEFAULTS, hub_limits, read_values
-from tests.unit import chart
+from openhexa_hub.chart import hub_limits, read_values
 
 # The limit production has: the chart's, for our values.
 LIMIT = hub_limits(read_values(CHART_VALUES))["consecutive_failure_limit"]
@@ -29,7 +27,7 @@ def strict_hub(mock_app, tmp_path):
     hub = Hub.start(
         mock_app.url,
         tmp_path / "hub",
-        UNIT_HUB_CONFIG,
+        HUB_TIER_CONFIG,
         extra_env={"APP_READ_TIMEOUT": "2", "APP_CONNECT_TIMEOUT": "2", "CHART_VALUES": str(CHART_VALUES)},
         # A server that never answers fails after 5 s, not 30.
         extra_args=["--Spawner.http_timeout=5"],
@@ -85,53 +83,3 @@ def test_a_failing_spawner_still_counts(app, strict_hub):
         alice.get(f"{strict_hub.url}/hub/spawn", timeout=60)
         wait_until(lambda: not (strict_hub.server("alice@openhexa.test") or {}).get("pending"), "the spawn to fail")
     wait_until(lambda: not strict_hub.process.alive(), "the hub to exit after the real failures", timeout=30)
-
-
-def hub_config(monkeypatch, **env):
-    """hub/jupyterhub_config.py as JupyterHub loads it, with this environment."""
-    monkeypatch.setenv("HUB_API_TOKEN", "t" * 32)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return PyFileConfigLoader("jupyterhub_config.py", str(ROOT / "hub")).load_config()
-
-
-@pytest.mark.parametrize(
-    ("values", "failures", "spawns"),
-    [
-        ("", 5, 64),  # values that say nothing: the chart's defaults
-        ("hub: {consecutiveFailureLimit: 0, concurrentSpawnLimit: 7}\n", 0, 7),
-        ("hub: {concurrentSpawnLimit: null}\n", 5, 64),
-    ],
-)
-def test_outside_the_chart_the_hub_takes_the_limits_the_chart_would_set(
-    monkeypatch, tmp_path, values, failures, spawns
-):
-    path = tmp_path / "values.yaml"
-    path.write_text(values)
-    config = hub_config(monkeypatch, CHART_VALUES=str(path))
-    assert config.Spawner.consecutive_failure_limit == failures
-    assert config.JupyterHub.concurrent_spawn_limit == spawns
-
-
-def test_our_values_give_the_hub_the_limits_on_purpose(monkeypatch):
-    """values.yaml sets both limits itself, so production does not depend on the chart's defaults."""
-    hub = read_values(CHART_VALUES)["hub"]
-    config = hub_config(monkeypatch, CHART_VALUES=str(CHART_VALUES))
-    assert config.Spawner.consecutive_failure_limit == hub["consecutiveFailureLimit"] == LIMIT > 0
-    assert config.JupyterHub.concurrent_spawn_limit == hub["concurrentSpawnLimit"]
-    assert [p["slug"] for p in config.Spawner.profile_list] == [
-        p["slug"] for p in read_values(CHART_VALUES)["singleuser"]["profileList"]
-    ]
-    assert "concurrent_spawn_limit" not in hub_config(monkeypatch, CHART_VALUES="").JupyterHub, (
-        "under the chart, its own"
-    )
-
-
-@pytest.mark.parametrize("deployment", sorted(chart.DEPLOYMENTS))
-def test_outside_the_chart_the_limits_are_the_charts(deployment, tmp_path):
-    """CHART_VALUES gives a DockerSpawner hub the limits the chart gives the same values in production."""
-    path = tmp_path / "values.yaml"
-    path.write_text(yaml.safe_dump(chart.user_values(deployment)))
-    assert hub_limits(read_values(path)) == chart.hub_limits(chart.chart_values(deployment))
-    defaults = chart._chart_defaults(chart.chart_pin()["version"])["hub"]
-    assert {key: defaults[key] for key in CHART_DEFAULTS} == CHART_DEFAULTS, "the chart's own defaults"

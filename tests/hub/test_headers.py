@@ -12,7 +12,7 @@ from traitlets.config import Config
 
 from harness import ROOT
 from harness.app import DEMO
-from harness.hub import UNIT_HUB_CONFIG, Hub, app_settings
+from harness.hub import HUB_TIER_CONFIG, Hub, app_settings
 from openhexa_hub import OpenHexaAuthenticator
 
 ALICE = DEMO["alice"][0]
@@ -148,7 +148,7 @@ def iframe_hub(mock_app, tmp_path_factory):
     started = Hub.start(
         mock_app.url,
         tmp_path_factory.mktemp("iframe-hub"),
-        UNIT_HUB_CONFIG,
+        HUB_TIER_CONFIG,
         extra_env={"COOKIE_SAMESITE": "None", "COOKIE_SECURE": "true"},
     )
     yield started

@@ -1,4 +1,4 @@
-"""The unit hub's single-user server: a few lines of tornado that behave like the real one where it matters.
+"""The hub tier's single-user server: a few lines of tornado that behave like the real one where it matters.
 
 Like ``jupyterhub-singleuser`` with OpenHexa's ``jupyter/jupyter_server_config.py``, it
 
