@@ -31,6 +31,7 @@ DRY_MARKERS = (
     "building the images",
     "tier lint",
     "tier test-unit",
+    "tier test-hub",
     "tier test-image",
     "tier test-e2e",
     "pushing 127.0.0.1:5999/blsq/openhexa-base-notebook:0123456789ab",
@@ -40,7 +41,8 @@ DRY_MARKERS = (
 )
 # What a dry run's stand-in release records: a phase per marker above, a tenth of a second each.
 DRY_PHASES = (
-    ("build", "build"), ("tier", "lint"), ("tier", "test-unit"), ("tier", "test-image"), ("tier", "test-e2e"),
+    ("build", "build"), ("tier", "lint"), ("tier", "test-unit"), ("tier", "test-hub"), ("tier", "test-image"),
+    ("tier", "test-e2e"),
     ("push", "127.0.0.1:5999/blsq/openhexa-base-notebook:0123456789ab"),
     ("push", "127.0.0.1:5999/blsq/openhexa-jupyterhub:0123456789ab"),
     ("verify", "blsq/openhexa-base-notebook"),

@@ -16,7 +16,7 @@ Every wait has one deadline (``--timeout``). Needs only ``requests``::
         --hub-url http://localhost:30080 --app-url http://localhost:30800
 
 Exits 0 when every step passed; otherwise prints the step that failed and exits 1.
-tests/unit/test_chart_values.py runs these functions against the unit tier's hub.
+tests/hub/test_chart_smoke.py runs these functions against the hub tier's hub.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from harness.wait import WaitTimeout, wait_until
 # The hub configurations the tiers run: the project's own, loaded by the hub tier's (a
 # process spawner) and by the Docker spawner's of the fault tests.
 HUB_TIER_CONFIG = ROOT / "tests" / "hub" / "hub_config.py"
-UNIT_HUB_CONFIG = HUB_TIER_CONFIG  # its name from when the unit tier started hubs
 DOCKER_HUB_CONFIG = ROOT / "tests" / "e2e" / "docker_hub_config.py"
 # The chart's values (CHART_VALUES): the profiles and spawn limits production has.
 CHART_VALUES = ROOT / "chart-values" / "values.yaml"

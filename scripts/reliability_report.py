@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "artifacts" / "reliability"
-TIERS = ("unit", "image", "e2e")
+TIERS = ("unit", "hub", "image", "e2e")
 HEADER = "| What was tried | What must happen | What happened | Lost | Test |"
 
 

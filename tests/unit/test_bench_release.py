@@ -68,6 +68,16 @@ def test_what_the_release_writes_is_what_the_bench_reads(tmp_path):
 def test_a_dry_run_records_the_phases_the_report_shows(tmp_path):
     write_dry_phases(tmp_path / "phases.json")
     grouped = group_phases(read_phases(tmp_path / "phases.json"))
-    assert set(grouped) == {"build", "lint", "test-unit", "test-image", "test-e2e", "push", "verify", "gate"}
-    assert grouped["gate"] == 0.5 and grouped["push"] == 0.2
-    assert len(DRY_PHASES) == 8
+    assert set(grouped) == {
+        "build",
+        "lint",
+        "test-unit",
+        "test-hub",
+        "test-image",
+        "test-e2e",
+        "push",
+        "verify",
+        "gate",
+    }
+    assert grouped["gate"] == 0.6 and grouped["push"] == 0.2
+    assert len(DRY_PHASES) == 9

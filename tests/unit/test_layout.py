@@ -65,3 +65,10 @@ def test_make_test_runs_every_tier_folder():
         assert target in tiers, f"make test does not run tests/{folder}"
         recipe = re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.M)
         assert recipe and f"pytest tests/{folder} " in recipe.group(1), f"{target} does not run tests/{folder}"
+
+
+def test_the_release_gates_on_every_tier_make_test_runs():
+    from release import gate
+
+    makefile = (ROOT / "Makefile").read_text()
+    assert list(gate.TIERS) == re.search(r"^tiers:(.*)$", makefile, re.M).group(1).split()

@@ -77,6 +77,7 @@ def test_the_gate_records_each_tier_as_a_phase_and_stops_at_a_failing_one(tmp_pa
         ("build", "build", "passed"),
         ("tier", "lint", "passed"),
         ("tier", "test-unit", "passed"),
+        ("tier", "test-hub", "passed"),
         ("tier", "test-image", "failed"),
     ]
 

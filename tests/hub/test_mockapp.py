@@ -336,7 +336,7 @@ def test_every_point_of_the_contract_table_names_tests_that_exist():
     assert len(table) >= 15
     for row in table:
         module = None
-        named = re.findall(r"`((?:unit|e2e|image)/\w+\.py)(?:::(\w+))?`|`::(\w+)`", row.split("|")[3])
+        named = re.findall(r"`((?:unit|hub|e2e|image)/\w+\.py)(?:::(\w+))?`|`::(\w+)`", row.split("|")[3])
         assert named, row[:80]
         for path, name, continued in named:
             module = ROOT / "tests" / path if path else module

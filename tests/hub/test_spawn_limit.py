@@ -24,7 +24,7 @@ import yaml
 
 from harness import ROOT
 from harness.app import MockApp
-from harness.hub import UNIT_HUB_CONFIG, Hub
+from harness.hub import HUB_TIER_CONFIG, Hub
 from harness.net import free_port
 from harness.wait import wait_until
 
@@ -57,7 +57,7 @@ def start(folder, keep: float, deadline: float) -> tuple[MockApp, Hub]:
         hub = Hub.start(
             app.url,
             folder / "hub",
-            UNIT_HUB_CONFIG,
+            HUB_TIER_CONFIG,
             extra_env={
                 "APP_READ_TIMEOUT": "30",
                 "APP_CONNECT_TIMEOUT": "2",
