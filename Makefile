@@ -33,6 +33,9 @@ $(VENV)/.installed: requirements.lock hub/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e hub
+	# rfc3987-syntax, an optional format checker of jsonschema (through jupyter-events), builds
+	# its parsers on import: 4-5 s of every JupyterHub start. The hub image drops it too.
+	$(VENV)/bin/pip uninstall --quiet --yes --disable-pip-version-check rfc3987-syntax
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

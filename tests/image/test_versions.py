@@ -69,3 +69,10 @@ def test_the_notebook_image_runs_the_hubs_jupyterhub(docker_client, notebook_ima
 def test_the_hub_image_starts_as_the_charts_does(docker_client, image):
     """Under tini and nothing else, whatever the base's own entrypoint (Docker Stacks' switches users)."""
     assert docker_client.images.get(image).attrs["Config"]["Entrypoint"] == ["tini", "--"]
+
+
+@pytest.mark.parametrize("image", [HUB_IMAGE, f"{HUB_IMAGE}-local"], ids=["production", "local"])
+def test_the_hub_image_has_no_slow_optional_format_checker(docker_client, image):
+    """rfc3987-syntax would build its parsers at every hub start (seconds); the tests' hub has none either."""
+    script = "import importlib.util; print(importlib.util.find_spec('rfc3987_syntax') is None)"
+    assert run(docker_client, image, "python3", "-c", script) == "True"
