@@ -74,23 +74,23 @@ def start(folder, keep: float, deadline: float) -> tuple[MockApp, Hub]:
     return app, hub
 
 
-@pytest.fixture
-def limited(tmp_path):
-    app, hub = start(tmp_path, keep=60, deadline=600)
+def started(tmp_path, keep: float, deadline: float):
+    app, hub = start(tmp_path, keep=keep, deadline=deadline)
     yield app, hub
     app.set_mode("ok")
     hub.stop()
     app.stop()
+
+
+@pytest.fixture
+def limited(tmp_path):
+    yield from started(tmp_path, keep=60, deadline=600)
 
 
 @pytest.fixture
 def impatient(tmp_path):
     """Places kept 2 s after the last ask; nobody waits more than 6 s."""
-    app, hub = start(tmp_path, keep=2, deadline=6)
-    yield app, hub
-    app.set_mode("ok")
-    hub.stop()
-    app.stop()
+    yield from started(tmp_path, keep=2, deadline=6)
 
 
 def ask(hub, session, email):

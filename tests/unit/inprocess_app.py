@@ -27,10 +27,11 @@ from tornado.httpclient import HTTPResponse
 from tornado.simple_httpclient import HTTPStreamClosedError, HTTPTimeoutError
 
 from harness.app import DEMO, FIXTURE_FILE
+from harness.hub import app_settings
 from mockapp.app import make_apps
 from mockapp.state import Settings
 from openhexa_hub.app_client import MAX_ANSWER_BYTES, AppClient, NotLoggedIn
-from openhexa_hub.authenticator import OpenHexaAuthenticator
+from openhexa_hub.authenticator import REQUIRED, OpenHexaAuthenticator
 
 APP_URL = "http://127.0.0.1:8000"  # the mock App's backend, as the hub reaches it
 HUB_HOST = "127.0.0.1:8001"  # the hub, as browsers reach it
@@ -177,15 +178,11 @@ class InProcessApp:
 
 
 def app_traits(app_url: str) -> dict[str, str]:
-    """The authenticator's required settings for an App at ``app_url`` (as ``harness.hub.app_settings``)."""
-    return {
-        "authentication_url": f"{app_url}/notebooks/authenticate/",
-        "default_credentials_url": f"{app_url}/notebooks/default-credentials/",
-        "workspace_credentials_url": f"{app_url}/workspaces/credentials/",
-        "logout_redirect_url": f"{app_url}/login",
-        "hexa_server_url": app_url,
-        "content_security_policy": f"frame-ancestors 'self' {app_url}",
-    }
+    """The authenticator's required settings for an App at ``app_url``: ``harness.hub.app_settings``
+    by trait name (the traits' environment variables name them there)."""
+    traits = OpenHexaAuthenticator.class_traits()
+    by_env = {traits[name].metadata["env"]: name for name in REQUIRED}
+    return {by_env[env]: value for env, value in app_settings(app_url).items() if env in by_env}
 
 
 def cookie_header(cookies: dict) -> str:
