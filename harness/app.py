@@ -27,6 +27,16 @@ def _short_name(email: str) -> str:
 DEMO = {_short_name(user["email"]): (user["email"], user["password"]) for user in FIXTURES["users"]}
 
 
+# The App's refusals of alice's malaria-dashboards launch (its status), and what the hub answers
+# (status, words): a 404 stays one, a 400 too, a 401 is a 403, only a failing App a 503.
+APP_REFUSALS = [
+    (404, 404, "There is no workspace 'malaria-dashboards' in OpenHexa."),
+    (400, 400, "could not read the request for the workspace 'malaria-dashboards'"),
+    (401, 403, "You may not open notebooks in the workspace 'malaria-dashboards'."),
+    (500, 503, "The OpenHexa App is unavailable"),
+]
+
+
 def app_session(frontend_url: str, email: str, password: str) -> requests.Session:
     """A browser-like session logged in to the App's frontend at ``frontend_url`` (cookies sessionid, csrftoken)."""
     session = requests.Session()

@@ -70,21 +70,17 @@ class Answer(Control):
         self.set_status(204)
 
 
-class Calls(Control):
+class Record(Control):
+    """A list the mock keeps (``field`` of its state), answered as ``{key: [...]}``; DELETE clears it."""
+
+    def initialize(self, field: str, key: str):
+        self.field, self.key = field, key
+
     def get(self):
-        self.finish({"calls": self.state.calls})
+        self.finish({self.key: getattr(self.state, self.field)})
 
     def delete(self):
-        self.state.calls.clear()
-        self.set_status(204)
-
-
-class HubAnswers(Control):
-    def get(self):
-        self.finish({"answers": self.state.hub_answers})
-
-    def delete(self):
-        self.state.hub_answers.clear()
+        getattr(self.state, self.field).clear()
         self.set_status(204)
 
 
@@ -92,6 +88,6 @@ def routes() -> list[tuple]:
     return [
         (r"/_mock/mode", Mode),
         (r"/_mock/answer", Answer),
-        (r"/_mock/calls", Calls),
-        (r"/_mock/hub-answers", HubAnswers),
+        (r"/_mock/calls", Record, {"field": "calls", "key": "calls"}),
+        (r"/_mock/hub-answers", Record, {"field": "hub_answers", "key": "answers"}),
     ]

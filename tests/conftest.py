@@ -10,8 +10,9 @@ import json
 import os
 
 import pytest
+import yaml
 
-from harness import ARTIFACTS
+from harness import ARTIFACTS, ROOT
 from harness.app import MockApp
 from harness.containers import NOTEBOOK_IMAGE
 from harness.net import free_port
@@ -111,6 +112,25 @@ def pytest_sessionfinish(session):
         (folder / f"{tier}.json").write_text(json.dumps(rows, indent=2) + "\n")
 
 
+# The rows of RELIABILITY.md, by test: each test named there gets them as its marker.
+RELIABILITY = yaml.safe_load((ROOT / "tests" / "reliability.yaml").read_text())
+
+
+def reliability_marker(item):
+    """The ``reliability`` marker tests/reliability.yaml gives ``item`` (by case, else by function), or None."""
+    row = RELIABILITY.get(item.nodeid) or RELIABILITY.get(f"{item.nodeid.split('::')[0]}::{item.originalname}")
+    if row is None:
+        return None
+    before = {"before": row["before"]} if "before" in row else {}
+    return pytest.mark.reliability(row["area"], row["tried"], row["expected"], **before)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
 def pytest_collection_modifyitems(items):
-    """Tests marked ``last`` run after the others of their session: they read what the others left."""
+    """Reliability rows become markers; tests marked ``last`` run after the others of their session (they
+    read what the others left)."""
+    for item in items:
+        marker = reliability_marker(item)
+        if marker is not None:
+            item.add_marker(marker)
     items.sort(key=lambda item: item.get_closest_marker("last") is not None)

@@ -53,11 +53,6 @@ def workspace_container(docker_client, stack):
     return found[0]
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "the hub restarts while a server runs",
-    "the person is still logged in and reaches the same server; a notebook saved before is intact",
-)
 def test_a_hub_restart_keeps_people_logged_in_their_servers_and_notebooks(browser, stack, alices_server):
     server = alices_server
     save_notebook(server, ALICE_SERVER, "before-restart.ipynb", "print('saved before the restart')")
@@ -73,11 +68,6 @@ def test_a_hub_restart_keeps_people_logged_in_their_servers_and_notebooks(browse
     assert ALICE in browser.page_source
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "a workspace server's container is killed",
-    "the hub notices; the person starts it again from the App and finds the workspace's files",
-)
 def test_a_killed_server_is_noticed_and_its_workspace_files_survive(browser, stack, docker_client):
     log_in_to_app(browser, "alice")
     open_workspace(browser)
@@ -92,11 +82,6 @@ def test_a_killed_server_is_noticed_and_its_workspace_files_survive(browser, sta
     assert notebook_source(server, WORKSPACE_SERVER, "analysis.ipynb") == "print('malaria cases by district')"
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "the App restarts while people work",
-    "they stay logged in to the App and the hub, and their server keeps working",
-)
 def test_an_app_restart_keeps_people_working(browser, stack, alices_server):
     stack.compose("restart", "app")
     wait_until(app_answers, "the App to be back after a restart", 60)
@@ -108,11 +93,6 @@ def test_an_app_restart_keeps_people_working(browser, stack, alices_server):
     open_workspace(browser)
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "the App is down when someone logs in to the hub",
-    "a clear 503 page saying the App is unavailable; the same session logs in once it is back",
-)
 def test_with_the_app_down_the_hub_says_so_and_recovers(browser, stack):
     log_in_to_app(browser, "alice")
     wait(browser, ready.presence_of_element_located((By.ID, "whoami")), "the App's home page")
@@ -154,11 +134,6 @@ def spawn_outcome(session: requests.Session, hub, name: str) -> str:
     return wait_until(ended, f"{name}'s spawn to succeed or fail", 120, interval=1)
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "Docker cannot find the notebook image",
-    "the person reads that the image is missing on the hub's page; the hub keeps serving",
-)
 def test_a_missing_image_is_a_readable_spawn_failure(docker_hub, app):
     hub = docker_hub(NOTEBOOK_IMAGE="blsq/openhexa-missing-notebook:none")
     page = spawn_outcome(logged_in(app, hub, "alice"), hub, ALICE)
@@ -167,11 +142,6 @@ def test_a_missing_image_is_a_readable_spawn_failure(docker_hub, app):
     assert requests.get(f"{hub.url}/hub/health", timeout=10).ok and hub.process.alive()
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "another process holds the port a server was given",
-    "the person reads that the server stopped while starting, not someone else's page; a retry works once it is free",
-)
 def test_a_taken_port_is_a_readable_spawn_failure_and_a_retry_works(docker_hub, app):
     with socket.socket() as occupant:
         occupant.bind(("127.0.0.1", 0))

@@ -11,11 +11,6 @@ from harness.net import free_port
 from harness.wait import wait_until
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "the App answers the hub's session check slower than the read timeout",
-    "the hub answers other people meanwhile; the slow one gets a 503 page saying the App is unavailable, no login",
-)
 def test_slow_app_times_out_with_503_while_the_hub_serves_others(app, hub):
     session = app.login(*DEMO["alice"])
     app.set_mode("ok", delay=6)  # longer than the hub's APP_READ_TIMEOUT of 2s
@@ -47,11 +42,6 @@ def hub_without_app(tmp_path_factory):
     started.stop()
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "the App does not listen at all",
-    "a 503 page saying the App is unavailable, no login cookie, and the hub keeps running",
-)
 def test_unreachable_app_gives_503_and_no_login(hub_without_app):
     session = requests.Session()
     session.cookies.set("sessionid", "abc")

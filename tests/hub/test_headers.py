@@ -39,7 +39,6 @@ def set_cookies(response: requests.Response) -> dict[str, dict]:
 # -- the CSP ------------------------------------------------------------------------
 
 
-@pytest.mark.reliability("Headers", "hub pages without a login: login, home, 404, API, API error", "the CSP on each")
 @pytest.mark.parametrize(
     "path", ["/hub/login", "/hub/", "/hub/no-such-page", "/hub/api/", "/hub/api/user", "/hub/health"]
 )
@@ -48,11 +47,6 @@ def test_anonymous_hub_pages_send_the_csp(app, hub, path):
     assert response.headers.get(CSP) == f"frame-ancestors 'self' {app.url}", f"{path}: {response.status_code}"
 
 
-@pytest.mark.reliability(
-    "Headers",
-    "hub pages of a logged-in person: home, token, spawn pending, a stopped server, 404, an App-down 503",
-    "the CSP on each",
-)
 def test_a_logged_in_persons_hub_pages_send_the_csp(login, app, hub):
     alice = login("alice")
     pages = {
@@ -66,7 +60,6 @@ def test_a_logged_in_persons_hub_pages_send_the_csp(login, app, hub):
         assert response.headers.get(CSP) == f"frame-ancestors 'self' {app.url}", f"{path}: {response.status_code}"
 
 
-@pytest.mark.reliability("Headers", "a notebook server's pages and OAuth redirect", "the hub's CSP on each")
 def test_notebook_server_pages_send_the_csp(login, app, hub):
     alice = login("alice")
     alice.get(f"{hub.url}/hub/spawn", allow_redirects=False, timeout=60)  # not on to the server: no OAuth yet
@@ -82,9 +75,6 @@ def test_notebook_server_pages_send_the_csp(login, app, hub):
         hub.stop_servers(ALICE)
 
 
-@pytest.mark.reliability(
-    "Headers", "the notebook image's jupyter_server_config.py", "sends CONTENT_SECURITY_POLICY as the CSP"
-)
 def test_the_notebook_images_config_sends_the_csp(monkeypatch):
     monkeypatch.setenv("CONTENT_SECURITY_POLICY", "frame-ancestors 'self' https://app.example.org")
     config = Config()
@@ -96,7 +86,6 @@ def test_the_notebook_images_config_sends_the_csp(monkeypatch):
 # -- the hub's cookies --------------------------------------------------------------
 
 
-@pytest.mark.reliability("Headers", "the hub's login cookies over HTTP", "HttpOnly, not Secure, no SameSite")
 def test_hub_cookies_are_httponly(app, hub):
     session = app.login(*DEMO["alice"])
     cookies = set_cookies(session.get(f"{hub.url}/hub/login", allow_redirects=False, timeout=30))
@@ -107,11 +96,6 @@ def test_hub_cookies_are_httponly(app, hub):
     assert not cookies["_xsrf"]["httponly"]  # the hub's pages read it
 
 
-@pytest.mark.reliability(
-    "Headers",
-    "X-Forwarded-Proto: https from a TLS-terminating ingress, default settings",
-    "cookies NOT Secure: the proxy appends its hop (https,http); deployments set COOKIE_SECURE",
-)
 def test_behind_the_proxy_forwarded_https_is_not_enough(app, hub):
     session = app.login(*DEMO["alice"])
     response = session.get(
@@ -155,11 +139,6 @@ def iframe_hub(mock_app, tmp_path_factory):
     started.stop()
 
 
-@pytest.mark.reliability(
-    "Headers",
-    "COOKIE_SAMESITE=None, COOKIE_SECURE=true (App on another site)",
-    "hub and notebook-server cookies SameSite=None; Secure; HttpOnly",
-)
 def test_iframe_settings_reach_the_hubs_and_the_servers_cookies(app, iframe_hub):
     session = app.login(*DEMO["alice"])
     cookies = {name: session.cookies[name] for name in ("sessionid", "csrftoken")}

@@ -59,12 +59,6 @@ def token_works(hub, token) -> bool:
     return response.status_code == 200
 
 
-@pytest.mark.reliability(
-    "Security",
-    "an API token the person made, and their copied hub cookie, after they log out of the App",
-    "both refused: logging out revokes every token issued to the person and rotates their cookie id",
-    before="logging out of the App did nothing on the hub; a token the person made outlived every logout",
-)
 def test_logging_out_of_the_app_stops_servers_and_voids_cookies_and_tokens(login, app, hub):
     alice = with_default_server(login, hub)
     assert app.launch(alice, WORKSPACE)["success"]
@@ -108,9 +102,6 @@ def test_a_logout_call_nobody_can_be_identified_from_changes_nothing(login, hub,
     assert running(hub) and cookie_works(hub, hub_cookie(alice))
 
 
-@pytest.mark.reliability(
-    "App", "the App failing or too slow while it logs a person out", "a clear answer, nobody logged out, no 500"
-)
 @pytest.mark.parametrize("mode,delay", [("status-500", 0.0), ("ok", 3.0)], ids=["app-failing", "app-slow"])
 def test_the_app_failing_during_its_logout_call_is_no_500(login, app, hub, mode, delay):
     alice = with_default_server(login, hub)
@@ -130,12 +121,6 @@ def test_a_browser_visiting_hub_logout_is_logged_out_and_sent_to_the_app(login, 
     assert hub.server(ALICE) is None and not cookie_works(hub, old_cookie)
 
 
-@pytest.mark.reliability(
-    "Security",
-    "a link or image on another site pointing at /hub/logout",
-    "refused: no server stops",
-    before="it stopped the person's servers",
-)
 @pytest.mark.parametrize(
     "headers",
     [{"Sec-Fetch-Site": "cross-site"}, {"Referer": "https://elsewhere.example/page"}],
@@ -157,12 +142,6 @@ def test_a_same_site_logout_works(login, hub):
     assert response.status_code == 302 and hub.server(ALICE) is None
 
 
-@pytest.mark.reliability(
-    "Security",
-    "logging out while a server is still starting",
-    "the start is interrupted and the server stopped; it does not come up afterwards",
-    before="the server came up after the logout and kept running",
-)
 def test_a_server_still_starting_at_logout_is_stopped_and_stays_stopped(login, app, hub):
     alice = login("alice")
     app.set_mode("ok", delay=1.5)  # the spawn hooks wait for the App: the server is pending meanwhile
@@ -192,12 +171,6 @@ def refreshing_hub(mock_app, tmp_path):
     hub.stop()
 
 
-@pytest.mark.reliability(
-    "Security",
-    "a copied hub cookie sent with a made-up Authorization header after the App session ended",
-    "refused: only a request really authenticated by a token skips the App-session check",
-    before="the thief kept access after the App closed the session and could mint an API token",
-)
 def test_a_made_up_authorization_header_does_not_skip_the_app_session_check(app, refreshing_hub):
     alice = app.login(*DEMO["alice"])
     assert alice.get(f"{refreshing_hub.url}/hub/login", allow_redirects=False, timeout=30).status_code == 302
@@ -223,12 +196,6 @@ def samesite_hub(request, mock_app, tmp_path):
     hub.stop()
 
 
-@pytest.mark.reliability(
-    "Security",
-    "a link or image on another site pointing at /hub/logout, for each COOKIE_SAMESITE setting",
-    "refused with 403: the person stays logged in, no server stops",
-    before="it stopped the person's servers",
-)
 def test_a_cross_site_logout_does_nothing_whatever_the_samesite_setting(app, samesite_hub):
     alice = app.login(*DEMO["alice"])
     login = alice.get(f"{samesite_hub.url}/hub/login", allow_redirects=False, timeout=30)

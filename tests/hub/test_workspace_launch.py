@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
-from harness.app import DEMO
+from harness.app import APP_REFUSALS, DEMO
 from harness.hub import HUB_TIER_CONFIG, Hub
 from harness.wait import wait_until
 
@@ -110,15 +110,7 @@ def test_an_image_outside_the_policy_is_refused_naming_it_and_the_setting(alice,
     assert "somebody/else:1" in message and "ALLOWED_IMAGES" in message
 
 
-@pytest.mark.parametrize(
-    "status,expected,words",
-    [
-        (404, 404, "There is no workspace 'malaria-dashboards' in OpenHexa."),
-        (400, 400, "could not read the request for the workspace 'malaria-dashboards'"),
-        (401, 403, "You may not open notebooks in the workspace 'malaria-dashboards'."),
-        (500, 503, "The OpenHexa App is unavailable"),
-    ],
-)
+@pytest.mark.parametrize("status,expected,words", APP_REFUSALS)
 def test_the_apps_refusals_say_what_happened(alice, app, hub, status, expected, words):
     app.answer(status, "{}", {"Content-Type": "application/json"}, path="/workspaces/credentials/")
     response = hub.launch_as_app(ALICE, WORKSPACE, alice)
@@ -178,12 +170,6 @@ def spawner_rows(hub, name: str) -> list[str]:
     return sorted(row[0] for row in rows if row[0])
 
 
-@pytest.mark.reliability(
-    "Security",
-    "a person asks for many workspaces they may not open (unknown ones, one they only view)",
-    "each is refused and leaves no row in the hub's database",
-    before="each refusal left a row, without limit",
-)
 def test_refused_workspaces_leave_no_row_behind(login, hub):
     bob = login("bob")
     for workspace in ["malaria-dashboards", *(f"unknown-{i}" for i in range(5))]:

@@ -145,11 +145,6 @@ def refusing_writes(folder):
         subprocess.run(["chattr", "-R", "-i", str(folder)], check=True)
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "the registry fails in the middle of a release (the hub's repository refuses writes)",
-    "the release stops with a clear error; latest, the chart values and the records are unchanged",
-)
 def test_a_registry_failing_mid_release_leaves_latest_where_it_was(registry, checkout, tmp_path, docker_client, built):
     records, values = tmp_path / "releases", tmp_path / "values.yaml"
     values.write_text((ROOT / "chart-values" / "values.yaml").read_text())

@@ -203,26 +203,8 @@ def closed_endpoint(s3):
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(
-            wrong_secret,
-            id="wrong-secret",
-            marks=pytest.mark.reliability(
-                "Fault",
-                "s3: the App's session credentials with a wrong secret (moto checks signatures as AWS does)",
-                "the server serves; the log and WORKSPACE-NOT-MOUNTED.txt say the storage refused the credentials, "
-                "name the settings and say to restart from OpenHexa; no credential in either",
-            ),
-        ),
-        pytest.param(
-            closed_endpoint,
-            id="unreachable-endpoint",
-            marks=pytest.mark.reliability(
-                "Fault",
-                "s3: the storage endpoint does not answer (a closed port)",
-                "the server serves within the storage timeout; the log and WORKSPACE-NOT-MOUNTED.txt say the "
-                "storage could not be reached, and where",
-            ),
-        ),
+        pytest.param(wrong_secret, id="wrong-secret"),
+        pytest.param(closed_endpoint, id="unreachable-endpoint"),
     ],
 )
 def test_s3_failures_are_said_in_plain_words_and_the_server_serves(notebook, s3, fuse_device, case):
@@ -232,11 +214,6 @@ def test_s3_failures_are_said_in_plain_words_and_the_server_serves(notebook, s3,
     assert what_to_do in note(notebook, container)
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "the host's /dev/fuse is closed to the notebook user (mode 0600, no udev)",
-    "the server serves; the log and WORKSPACE-NOT-MOUNTED.txt say the FUSE device must be open to all (0666)",
-)
 def test_a_fuse_device_closed_to_the_notebook_user_is_said(notebook, s3, tmp_path):
     if os.geteuid() != 0:
         pytest.skip("only root can make a device node")
@@ -246,12 +223,6 @@ def test_a_fuse_device_closed_to_the_notebook_user_is_said(notebook, s3, tmp_pat
     assert_not_mounted_and_said(notebook, container, "/dev/fuse", "0666", secrets=tuple(credentials.secrets))
 
 
-@pytest.mark.reliability(
-    "Hostile input",
-    "an S3 endpoint URL carrying FUSE options (a space and -o, a comma)",
-    "refused before s3fs runs: the log and the note name WORKSPACE_STORAGE_ENGINE_S3_ENDPOINT_URL; no option injected",
-    before="the unquoted endpoint put options and globs on s3fs's command line",
-)
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9 -o allow_root", "http://127.0.0.1:9,allow_root"])
 def test_an_endpoint_carrying_options_is_refused(notebook, s3, fuse_device, endpoint):
     credentials = Credentials("AKIAEXAMPLEKEY000001", "example-secret", "example-token")
@@ -262,11 +233,6 @@ def test_an_endpoint_carrying_options_is_refused(notebook, s3, fuse_device, endp
     assert "allow_root" not in command_lines(notebook, container)
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "a workspace answer missing a setting of its engine, an unknown engine, no FUSE device, no tool",
-    "the server serves; one log line and WORKSPACE-NOT-MOUNTED.txt name the setting or the cause",
-)
 @pytest.mark.parametrize(
     ("engine", "settings", "said"),
     [
@@ -346,12 +312,6 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@pytest.mark.reliability(
-    "Fault",
-    "gcp: gcsfuse reports success but mounts nothing (a stand-in)",
-    "the mount is checked, not assumed: the log and WORKSPACE-NOT-MOUNTED.txt say the folder is not a working "
-    "mount; the token reached gcsfuse only through its private socket",
-)
 def test_gcp_gcsfuse_gets_the_token_through_a_private_socket_only(notebook, stand_ins, fuse_device):
     token = "ya29.a0-example-short-lived-token"
     container = stand_ins.start(
@@ -396,12 +356,6 @@ def test_gcp_gcsfuse_gets_the_token_through_a_private_socket_only(notebook, stan
     assert token not in command_lines(notebook, container)
 
 
-@pytest.mark.reliability(
-    "Hostile input",
-    "azure: blobfuse2 fails and prints the SAS token it was given (a stand-in)",
-    "the log and WORKSPACE-NOT-MOUNTED.txt say the credentials were refused, without the token; blobfuse2 got "
-    "the SAS only in its environment, no stray AZURE_STORAGE_* setting, and a folder with no config.yaml",
-)
 def test_azure_blobfuse2_gets_the_sas_in_its_environment_only(notebook, stand_ins, fuse_device):
     sas = "sv=2025-01-05&se=2026-12-01T12%3A00%3A00Z&sr=c&sp=racwdl&sig=c2VjcmV0LXNpZ25hdHVyZQ%3D%3D"
     stand_ins.behave(

@@ -1,7 +1,5 @@
 """Who runs in the image: Docker Stacks' user, no root, no passwordless sudo (tini: test_stacks_start)."""
 
-import pytest
-
 
 def test_jovyan_has_uid_1000_gid_100_and_its_home(notebook_host):
     user = notebook_host.user("jovyan")
@@ -23,12 +21,6 @@ def test_python_is_docker_stacks_python(notebook_host):
     assert notebook_host.check_output("command -v python") == "/opt/conda/bin/python"
 
 
-@pytest.mark.reliability(
-    "Security",
-    "setuid-root programs in a server that has SYS_ADMIN in its bounding set (granted for FUSE mounts)",
-    "only fusermount3 and sudo keep the setuid bit; the notebook user has no sudo",
-    before="mount, umount, su, passwd, chsh, chfn, newgrp and gpasswd were setuid root too",
-)
 def test_only_fusermount3_and_sudo_are_setuid_root(notebook_host):
     found = notebook_host.check_output("find / -xdev -perm -4000 -type f 2>/dev/null || true").split()
     assert sorted(found) == ["/usr/bin/fusermount3", "/usr/bin/sudo"]

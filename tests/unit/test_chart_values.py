@@ -435,12 +435,6 @@ DATABASE = {"namespace": "openhexa", "pod_labels": {"app.kubernetes.io/name": "o
 APP_DATABASE = {"namespace": "openhexa", "pod_labels": {"app.kubernetes.io/name": "postgresql"}}
 
 
-@pytest.mark.reliability(
-    "Security",
-    "a notebook pod connecting to the App's own PostgreSQL server, other ports, other namespaces, cloud metadata",
-    "refused by the network policy: only the App, the workspace databases' server on its port, and the internet",
-    before="the production example kept workspace databases on the App's PostgreSQL: every notebook pod reached it",
-)
 @pytest.mark.parametrize("deployment", chart.DEPLOYMENTS)
 def test_notebooks_reach_the_app_and_databases_but_not_cloud_metadata(deployment):
     values = chart.chart_values(deployment)
@@ -654,12 +648,6 @@ def hub_urls(values: dict) -> list[str]:
     return urls
 
 
-@pytest.mark.reliability(
-    "Security",
-    "the production example behind a TLS-terminating ingress",
-    "every hub and notebook cookie is Secure (COOKIE_SECURE=true)",
-    before="the hub saw http behind the ingress and sent its cookies without Secure",
-)
 def test_https_deployments_mark_every_cookie_secure(monkeypatch):
     """Behind TLS-terminating ingress the hub sees http; COOKIE_SECURE makes its cookies Secure anyway."""
     checked = []

@@ -132,11 +132,6 @@ def status_of(outcome: tuple) -> int:
     return 302 if outcome[0] in ("login", "app-login") else outcome[0]
 
 
-@pytest.mark.reliability(
-    "Hostile input",
-    "generated App answers to /notebooks/authenticate/ (status, content type, body, odd usernames)",
-    "login only on a 200 JSON email, as that email; else 302/403/503; never 500",
-)
 @BOUNDED
 @example(200, "application/json", json.dumps({"username": "\u212aelvin@openhexa.test"}))
 @example(200, "application/json", json.dumps({"username": "<script>@x.org"}))
@@ -183,11 +178,6 @@ cookie_values = st.one_of(
 )
 
 
-@pytest.mark.reliability(
-    "Hostile input",
-    "generated sessionid/csrftoken cookies (missing, random, odd characters, up to 20 kB), real session or not",
-    "login only with the App's real session, as its owner; else 302/400/431; never 500",
-)
 @BOUNDED
 @example(real_session=True, sessionid=None, csrftoken="c" * 64)
 @example(real_session=True, sessionid=None, csrftoken="é")

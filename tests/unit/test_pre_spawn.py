@@ -14,7 +14,7 @@ import pytest
 from dockerspawner import DockerSpawner
 from tornado import web
 
-from harness.app import FIXTURES
+from harness.app import APP_REFUSALS, FIXTURES
 from tests.unit.inprocess_app import cookie_header, hub_handler
 
 ALICE = "alice@openhexa.test"
@@ -104,11 +104,8 @@ def test_the_app_unavailable_at_spawn_is_a_503_that_does_not_count_as_a_failure(
 @pytest.mark.parametrize(
     "status,expected,words",
     [
-        (404, 404, "There is no workspace 'malaria-dashboards' in OpenHexa."),
-        (400, 400, "could not read the request for the workspace 'malaria-dashboards'"),
-        (401, 403, "You may not open notebooks in the workspace 'malaria-dashboards'."),
+        *APP_REFUSALS,
         (403, 403, "You may not open notebooks in the workspace 'malaria-dashboards'."),
-        (500, 503, "The OpenHexa App is unavailable"),
         (302, 403, "session has ended"),
     ],
 )

@@ -4,6 +4,11 @@ That it lists every marked test of every tier is tests/hub/test_reliability_list
 the image and end-to-end tiers, so it needs what they import (testinfra, the Docker SDK).
 """
 
+import ast
+
+import yaml
+
+from harness import ROOT
 from scripts.reliability_report import render
 
 
@@ -32,3 +37,15 @@ def test_a_security_finding_shows_what_happened_before_its_fix():
     row = "| a copied cookie | the thief kept access | refused | as expected | `tests/unit/test_c.py`::`test_c` |"
     assert row in section
     assert "test_d" not in section
+
+
+def test_every_reliability_row_names_a_test_that_exists():
+    """tests/reliability.yaml: each key a test function of its file (or one case of it), each row complete."""
+    rows = yaml.safe_load((ROOT / "tests" / "reliability.yaml").read_text())
+    assert rows, "no reliability rows"
+    for key, row in rows.items():
+        path, name = key.split("::")
+        function = name.split("[")[0]
+        tree = ast.parse((ROOT / path).read_text())
+        assert function in {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}, key
+        assert {"area", "tried", "expected"} <= set(row) <= {"area", "tried", "expected", "before"}, key

@@ -195,12 +195,6 @@ def test_a_workspace_that_leaves_local_storage_gets_its_docker_volume_back():
     assert spawner.workspace_volumes() == {volume: {"bind": "/home/jovyan/workspace", "mode": "rw"}}
 
 
-@pytest.mark.reliability(
-    "Security",
-    "two workspaces whose names differ only in case, and two people in one workspace, under DockerSpawner",
-    "each server has a volume of its own, named after the App's server hash",
-    before="workspaces 'Ws' and 'ws' shared one volume, as did every member of a workspace",
-)
 def test_workspace_volumes_never_meet():
     volumes = set()
     for name, server_hash in (("Ws", "a" * 32), ("ws", "b" * 32), ("ws", "c" * 32)):  # the last: another person
@@ -241,24 +235,11 @@ def test_kubernetes_pods_get_fuse_from_the_chart_not_the_hooks():
     assert not spawn.grant_fuse(spawner, {"WORKSPACE_STORAGE_ENGINE": "s3"})
 
 
-@pytest.mark.reliability(
-    "Security",
-    "an App answer naming an environment variable with a trailing newline",
-    "refused as malformed: names are matched whole",
-    before="accepted: the name was matched only from its start",
-)
 def test_an_environment_name_is_matched_whole():
     with pytest.raises(spawn.BadCredentials, match="invalid name"):
         spawn.parse_workspace_credentials({"env": {"HEXA_TOKEN\n": "x"}, "notebooks_server_hash": "abcdef0123"})
 
 
-@pytest.mark.reliability(
-    "Security",
-    "the App's answer setting what the hub and the image rely on (JUPYTERHUB_API_TOKEN, PATH, LD_PRELOAD, "
-    "PYTHONPATH, HOME, NB_USER, GRANT_SUDO, ...)",
-    "the spawn is refused, naming the variable and nothing of its value",
-    before="they reached the server, over what the hub set (its API token, its OAuth scopes, HOME for the hooks)",
-)
 @pytest.mark.parametrize(
     "name",
     [
@@ -278,12 +259,6 @@ def test_the_apps_own_names_pass(name):
     assert name in spawn.parse_default_credentials({"env": {name: "v"}}).env
 
 
-@pytest.mark.reliability(
-    "Security",
-    "Kubernetes refuses a workspace pod (KubeSpawner logs the refused pod whole)",
-    "the hub's log names the pod and carries none of its credentials",
-    before="KubeSpawner logged the whole pod, the server's credentials included",
-)
 def test_a_pod_kubernetes_refuses_is_logged_without_its_credentials():
     from kubernetes_asyncio.client.exceptions import ApiException
 

@@ -5,7 +5,6 @@ import re
 import stat
 import subprocess
 
-import pytest
 import yaml
 
 from harness import ROOT
@@ -26,13 +25,6 @@ def read_secrets(path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines())
 
 
-@pytest.mark.reliability(
-    "Security",
-    "the one-machine stack's secrets (the App's hub API token, the proxy's token)",
-    "made once per stack with random values, readable by its owner only, the App's token shown that once",
-    before="public defaults in docker-compose.yaml: notebooks on the host network used them on the proxy's and the "
-    "hub's APIs (a proxy route to /hub/login captured another person's App cookies)",
-)
 def test_make_up_makes_its_own_secrets_once(tmp_path):
     secrets_file = tmp_path / "stack-secrets.env"
     said = make_secrets(secrets_file)

@@ -221,12 +221,6 @@ def test_run_steps_are_short(path):
     )
 
 
-@pytest.mark.reliability(
-    "Security",
-    "the GitHub Actions the workflows run",
-    "each pinned by a full commit SHA, its version in a comment",
-    before="pinned by mutable tags (@v4)",
-)
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
 def test_actions_are_pinned(path):
     lines = [line for line in path.read_text().splitlines() if USES_LINE.match(line)]
@@ -305,12 +299,6 @@ def test_release_publishes_to_docker_hub():
     assert steps.index(gate) < steps.index(login) < steps.index(publish), "log in after the gate, before the push"
 
 
-@pytest.mark.reliability(
-    "Security",
-    "the Docker Hub token while the release builds and tests the images",
-    "absent: the release logs in after the gate and before the push",
-    before="logged in before the tests: the token sat in ~/.docker/config.json through every install and tier",
-)
 def test_the_release_logs_in_only_after_every_tier_passed():
     (job,) = workflow("release.yml")["jobs"].values()
     names = [step.get("name", step.get("uses", "")) for step in job["steps"]]
@@ -401,12 +389,6 @@ def test_hadolint_reports_a_bad_dockerfile(tmp_path):
         assert rule in result.stdout, result.stdout
 
 
-@pytest.mark.reliability(
-    "Security",
-    "the Python packages the tests, the benchmark and the release install",
-    "each file checked against the sha256 the lock holds (pip install --require-hashes)",
-    before="installed from a lock without hashes",
-)
 def test_the_lock_carries_a_hash_for_every_pin_and_setup_requires_them():
     pins = [line for line in (ROOT / "requirements.lock").read_text().splitlines() if line and line[0] not in "# "]
     assert len(pins) > 50
