@@ -159,6 +159,21 @@ class OpenHexaAuthenticator(Authenticator):
         config=True,
         help="Seconds to wait for the App's whole answer once connected (env APP_READ_TIMEOUT).",
     )
+    spawn_line_keep = EnvFloat(
+        "SPAWN_LINE_KEEP",
+        60.0,
+        config=True,
+        help=(
+            "Seconds a workspace launch beyond concurrent_spawn_limit keeps its place in the spawn line "
+            "after its last ask (env SPAWN_LINE_KEEP)."
+        ),
+    )
+    spawn_line_deadline = EnvFloat(
+        "SPAWN_LINE_DEADLINE",
+        900.0,
+        config=True,
+        help="Seconds a launch may wait in the spawn line before a 503 says so (env SPAWN_LINE_DEADLINE).",
+    )
     allowed_images = EnvList(
         "ALLOWED_IMAGES",
         config=True,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -171,19 +170,17 @@ class SpawnLine:
     in the database, and a hub restart empties it (the App asks again anyway).
     """
 
-    # An ask of the App is a GraphQL round trip with three hub calls: under load it took up to
-    # 30 s (bench, 100 people), and a place lost is a place at the end of the line again.
-    keep: float = 60.0
-    deadline: float = 900.0
+    keep: float
+    deadline: float
     waiting: OrderedDict = field(default_factory=OrderedDict)  # (user, server) -> [joined, last asked]
 
     @classmethod
-    def of(cls, settings: dict) -> SpawnLine:
-        """The hub's line, made on first use (``SPAWN_LINE_KEEP``, ``SPAWN_LINE_DEADLINE``: seconds)."""
+    def of(cls, handler) -> SpawnLine:
+        """The hub's line, made on first use (the authenticator's spawn_line_keep and spawn_line_deadline)."""
+        settings, authenticator = handler.settings, handler.authenticator
         if "openhexa_spawn_line" not in settings:
             settings["openhexa_spawn_line"] = cls(
-                keep=float(os.environ.get("SPAWN_LINE_KEEP") or cls.keep),
-                deadline=float(os.environ.get("SPAWN_LINE_DEADLINE") or cls.deadline),
+                keep=authenticator.spawn_line_keep, deadline=authenticator.spawn_line_deadline
             )
         return settings["openhexa_spawn_line"]
 
@@ -227,7 +224,7 @@ class SpawnLineAPI:
         try:
             await super().post(user_name, server_name)
         except InLine as place:
-            line = SpawnLine.of(self.settings)
+            line = SpawnLine.of(self)
             self.set_status(202)
             self.set_header("Content-Type", "application/json")
             self.set_header("Retry-After", "1")
@@ -237,7 +234,7 @@ class SpawnLineAPI:
         limit = self.concurrent_spawn_limit
         if not server_name or not limit:
             return await super().spawn_single_user(user, server_name, options=options)
-        line, key, now = SpawnLine.of(self.settings), (user.name, server_name), time.monotonic()
+        line, key, now = SpawnLine.of(self), (user.name, server_name), time.monotonic()
         place, waited = line.ask(key, now)
         starting = spawns_starting(self)
         if place >= limit - starting:
