@@ -247,7 +247,7 @@ class OpenHexaAuthenticator(Authenticator):
             details = ", ".join(f"{name} (env {self.traits()[name].metadata['env']})" for name in missing)
             raise ValueError(f"OpenHexaAuthenticator is missing required settings: {details}")
         spawn.keep_credentials_out_of(self.log)  # the hub's logger: KubeSpawner logs refused pods on it
-        self.app = self.app_client
+        self.app_client  # noqa: B018 - made now: a malformed timeout stops the hub at start, naming its variable
         cookie_options = self.cookie_options()  # checks both cookie settings
         # Every hub page carries the CSP unless the hub's config set its own.
         hub = self.parent
@@ -298,7 +298,7 @@ class OpenHexaAuthenticator(Authenticator):
 
     async def _post(self, url, handler, cookies, form=None) -> dict:
         try:
-            return await self.app.post_json(url, cookies, self.hub_origin(handler), form)
+            return await self.app_client.post_json(url, cookies, self.hub_origin(handler), form)
         except AnswerTooLarge as error:
             self.log.error("OpenHexa App call failed: %s", error)
             raise refusal(502, ANSWER_TOO_LARGE) from None
