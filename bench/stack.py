@@ -24,22 +24,24 @@ import yaml
 from harness import ROOT
 from harness.app import MockApp
 from harness.containers import remove_spawned
-from harness.hub import Hub
+from harness.hub import CHART_VALUES, Hub
 from harness.net import free_port
+from openhexa_hub.chart import hub_limits, read_values
 
 STACK = "openhexa-bench"
 HUB_CONFIG = ROOT / "hub" / "jupyterhub_config.py"
-CHART_VALUES = ROOT / "chart-values" / "values.yaml"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WORKSPACE = "bench-workspace"  # every bench person is an editor of it
-# Zero to JupyterHub's own defaults (its values.yaml), where chart-values/ sets nothing.
-CHART_DEFAULTS = {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5}
 
 
 def chart_limits(values: Path = CHART_VALUES) -> dict[str, int]:
-    """``hub.concurrentSpawnLimit`` and ``hub.consecutiveFailureLimit`` as the chart runs them."""
-    hub = ((yaml.safe_load(values.read_text()) if values.exists() else None) or {}).get("hub") or {}
-    return {key: int(hub.get(key, default)) for key, default in CHART_DEFAULTS.items()}
+    """``hub.concurrentSpawnLimit`` and ``hub.consecutiveFailureLimit`` as the chart runs them (the hub's own
+    reading of the values, openhexa_hub.chart, with the chart's defaults where they say nothing)."""
+    limits = hub_limits(read_values(values) if values.exists() else {})
+    return {
+        "concurrentSpawnLimit": limits["concurrent_spawn_limit"],
+        "consecutiveFailureLimit": limits["consecutive_failure_limit"],
+    }
 
 
 def limit_args(limits: dict[str, int]) -> list[str]:
