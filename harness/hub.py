@@ -51,10 +51,12 @@ class HubServers:
 
     def wait_ready(self, name: str, server: str = ""):
         """Wait until the person's server is ready; return the hub's model of it."""
-        return wait_until(
-            lambda: (self.server(name, server) or {}).get("ready") and self.server(name, server),
-            f"{name}'s server {server!r} to be ready",
-        )
+
+        def ready():
+            model = self.server(name, server)
+            return model if model and model.get("ready") else None
+
+        return wait_until(ready, f"{name}'s server {server!r} to be ready")
 
     def stop_servers(self, name: str):
         """Stop every server of the person, and wait until they are gone."""
