@@ -9,7 +9,7 @@ source scripts/build-lib.sh
 
 image=${IMAGE_PREFIX:-blsq/}openhexa-jupyterhub:${TAG:-dev}
 upstream=$(sed -n 's/^ARG HUB_BASE_IMAGE=//p' hub/Dockerfile)
-base=$(base_image "$upstream")
+base=$(base_image "$upstream" offline_hub_base)
 for target in production local; do
   tag=$image
   [ "$target" = local ] && tag=$image-local

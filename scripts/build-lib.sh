@@ -7,6 +7,7 @@
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 OFFLINE_ROOTFS=${OFFLINE_ROOTFS:-openhexa/offline-rootfs:bookworm}
 OFFLINE_BASE=${OFFLINE_BASE:-openhexa/offline-docker-stacks:bookworm}
+OFFLINE_HUB_BASE=${OFFLINE_HUB_BASE:-openhexa/offline-k8s-hub:bookworm}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -28,11 +29,13 @@ buildkit_build() {
   fi
 }
 
-# base_image UPSTREAM_IMAGE: print the base to build on, building the offline one if needed.
-# BASE=upstream insists on UPSTREAM_IMAGE, BASE=offline on the offline base, and
-# BASE=auto (the default) uses UPSTREAM_IMAGE when it is present or can be pulled.
+# base_image UPSTREAM_IMAGE [OFFLINE_BUILDER]: print the base to build on, building the
+# offline one if needed. BASE=upstream insists on UPSTREAM_IMAGE, BASE=offline on the
+# offline base, and BASE=auto (the default) uses UPSTREAM_IMAGE when it is present or can
+# be pulled. OFFLINE_BUILDER is the function that builds the offline twin and prints its
+# name: offline_notebook_base (the default) or offline_hub_base.
 base_image() {
-  local upstream=$1 choice=${BASE:-auto}
+  local upstream=$1 builder=${2:-offline_notebook_base} choice=${BASE:-auto}
   case "$choice" in
     upstream | auto)
       if docker image inspect "$upstream" >/dev/null 2>&1 || docker pull -q "$upstream" >/dev/null 2>&1; then
@@ -43,15 +46,27 @@ base_image() {
         echo "BASE=upstream but $upstream cannot be pulled" >&2
         return 1
       fi
-      say "$upstream cannot be pulled here: building on the offline Docker Stacks-compatible base (Debian packages + PyPI)"
+      say "$upstream cannot be pulled here: building on its offline twin (Debian packages + PyPI)"
       ;;
-    offline) say "BASE=offline: building on the offline Docker Stacks-compatible base" ;;
+    offline) say "BASE=offline: building on the offline twin of $upstream" ;;
     *)
       echo "BASE=$choice: use auto, upstream or offline" >&2
       return 1
       ;;
   esac
   jupyter/offline-base/build-rootfs.sh "$OFFLINE_ROOTFS" >&2
+  "$builder"
+}
+
+# The Docker Stacks-compatible base of the notebook image (jupyter/offline-base/).
+offline_notebook_base() {
   buildkit_build --quiet --build-arg "ROOTFS_IMAGE=$OFFLINE_ROOTFS" -t "$OFFLINE_BASE" jupyter/offline-base >&2
   echo "$OFFLINE_BASE"
+}
+
+# The twin of the chart's hub image (hub/offline-base/): its contract, hub/requirements.lock.
+offline_hub_base() {
+  buildkit_build --quiet --build-arg "ROOTFS_IMAGE=$OFFLINE_ROOTFS" -t "$OFFLINE_HUB_BASE" \
+    -f hub/offline-base/Dockerfile hub >&2
+  echo "$OFFLINE_HUB_BASE"
 }
