@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 SESSION_COOKIE = "sessionid"
 # The largest answer the hub reads from the App; beyond it the call fails (the App's
@@ -107,11 +108,24 @@ class AppCookies:
         return "; ".join(morsel.OutputString() for morsel in jar.values())
 
 
+def new_http_client() -> SimpleAsyncHTTPClient:
+    """A tornado client of its own for one call, whatever client the process is configured with.
+
+    Of its own: the hub's shared client runs 10 requests at a time and times out those
+    queued behind them, so a busy hub would fail logins. Tornado's pure-Python client by
+    name, not ``AsyncHTTPClient``: Zero to JupyterHub's hub configuration makes the curl
+    client the process's default, and ``CurlAsyncHTTPClient`` takes no ``max_body_size``
+    before tornado 6.5.9 (a TypeError on every App call). This one stops reading one byte
+    past :data:`MAX_ANSWER_BYTES` under every tornado.
+    """
+    return SimpleAsyncHTTPClient(force_instance=True, max_body_size=MAX_ANSWER_BYTES + 1)
+
+
 class AppClient:
     """A small asynchronous client for the App's notebooks endpoints.
 
     ``http_client``: the HTTP client its calls go through, an object with tornado's
-    ``AsyncHTTPClient.fetch`` and ``close``; default none, a fresh tornado client per call.
+    ``AsyncHTTPClient.fetch`` and ``close``; default none, a fresh one per call (:func:`new_http_client`).
     Tests give one that answers in-process (as oauthenticator swaps its ``http_client``).
     """
 
@@ -162,10 +176,7 @@ class AppClient:
             header_callback=announced,
             streaming_callback=take,
         )
-        # A client of its own: the hub's shared one runs 10 requests at a time and
-        # times out those queued behind them, so a busy hub would fail logins. It
-        # stops reading one byte past the limit.
-        client = self.http_client or AsyncHTTPClient(force_instance=True, max_body_size=MAX_ANSWER_BYTES + 1)
+        client = self.http_client or new_http_client()
         try:
             response = await client.fetch(request, raise_error=False)
         except HTTPClientError as error:  # timeouts surface as code 599
