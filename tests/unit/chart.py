@@ -29,23 +29,22 @@ from kubespawner import KubeSpawner
 from traitlets.config import Config, PyFileConfigLoader
 
 from harness import ROOT
+from harness.chart import (  # noqa: F401 - the model's users read them here too
+    DEPLOYMENTS,
+    NAMESPACE,
+    RELEASE,
+    VALUES_DIR,
+    chart_pin,
+    extra_env,
+    helm_merge,
+    load_values,
+    user_values,
+)
 
-CHART_VALUES = ROOT / "chart-values"
+CHART_VALUES = VALUES_DIR
 VALUES_FILES = ("values.yaml", "k3s.yaml", "example-production.yaml")
-# helm --values order for each deployment: the base, then its overlay.
-DEPLOYMENTS = {
-    "base": ("values.yaml",),
-    "k3s": ("values.yaml", "k3s.yaml"),
-    "production": ("values.yaml", "example-production.yaml"),
-}
-RELEASE = "openhexa-notebooks"  # the Helm release name of the docs and CI
 # Where the hub image installs hub/jupyterhub_config.py (hub.extraConfig loads it).
 IMAGE_HUB_CONFIG = "/usr/local/etc/jupyterhub/openhexa/jupyterhub_config.py"
-
-
-def chart_pin() -> dict:
-    """chart-values/chart.yaml: the chart (repository, name, version) the values target."""
-    return yaml.safe_load((CHART_VALUES / "chart.yaml").read_text())
 
 
 def _chart_defaults(version: str) -> dict:
@@ -172,37 +171,6 @@ def _chart_defaults(version: str) -> dict:
     }
 
 
-def helm_merge(base, override):
-    """Merge ``override`` onto ``base`` as Helm merges --values files.
-
-    Maps merge key by key, anything else (lists included) replaces, and a null
-    removes the key.
-    """
-    if not isinstance(base, dict) or not isinstance(override, dict):
-        return copy.deepcopy(override)
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        if value is None:
-            merged.pop(key, None)
-        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = helm_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def load_values(name: str) -> dict:
-    return yaml.safe_load((CHART_VALUES / name).read_text()) or {}
-
-
-def user_values(deployment: str) -> dict:
-    """Our values for a deployment, merged as helm merges its --values files."""
-    merged: dict = {}
-    for name in DEPLOYMENTS[deployment]:
-        merged = helm_merge(merged, load_values(name))
-    return merged
-
-
 def chart_values(deployment: str) -> dict:
     """What the chart's hub sees: its defaults with our files merged on top."""
     return helm_merge(_chart_defaults(chart_pin()["version"]), user_values(deployment))
@@ -210,7 +178,6 @@ def chart_values(deployment: str) -> dict:
 
 _UNSET = object()
 
-NAMESPACE = "openhexa"  # the namespace of the docs and CI: the hub pod's POD_NAMESPACE
 # The ports of the chart's hub and proxy-api Services (templates/hub/service.yaml and
 # templates/proxy/service.yaml); Kubernetes gives the hub pod <SERVICE>_SERVICE_PORT for each.
 HUB_PORT = 8081
@@ -592,19 +559,6 @@ def hub_env(
         service_env(names["proxy-api"], "_SERVICE_PORT"): str(PROXY_API_PORT),
     }
     env.update(extra_env(get(values, "hub.extraEnv", {}), secrets))
-    return env
-
-
-def extra_env(entries: dict, secrets: dict[str, str]) -> dict[str, str]:
-    """hub.extraEnv as the hub Deployment renders it: values as they are, secret references resolved
-    from ``secrets`` ("<secret name>/<key>" -> value)."""
-    env = {}
-    for name, value in entries.items():
-        if isinstance(value, dict):
-            ref = value["valueFrom"]["secretKeyRef"]
-            env[name] = secrets[f"{ref['name']}/{ref['key']}"]
-        else:
-            env[name] = str(value)
     return env
 
 

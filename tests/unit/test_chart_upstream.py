@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import builtins
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -42,12 +41,13 @@ from tornado.httpclient import AsyncHTTPClient
 from traitlets.config import Config, LazyConfigValue, PyFileConfigLoader
 
 from harness import ROOT
+from harness import chart as harness_chart
 from harness.app import DEMO
 from harness.hub import app_settings
 from openhexa_hub.authenticator import OpenHexaAuthenticator
 from tests.unit import chart
 
-MOUNT = "/usr/local/etc/jupyterhub/"  # where the chart's hub Deployment mounts its ConfigMap and Secret
+MOUNT = harness_chart.MOUNT + "/"
 WORKSPACE = "malaria-dashboards"
 ALICE_EMAIL, _ = DEMO["alice"]
 # Stand-ins for the Secrets the values reference (name/key), as test_chart_values.py has them.
@@ -68,16 +68,9 @@ SECTIONS = {
 
 @pytest.fixture(scope="module")
 def chart_dir() -> Path:
-    path = os.environ.get("Z2JH_CHART_DIR")
-    if not path:
-        pytest.skip(
-            "Z2JH_CHART_DIR is unset: point it at the pinned chart unpacked (helm pull jupyterhub "
-            "--repo https://hub.jupyter.org/helm-chart/ --version <version> --untar) to compare the "
-            "model of the chart with the chart's own hub configuration"
-        )
-    path = Path(path)
-    for name in ("Chart.yaml", "values.yaml", "files/hub/jupyterhub_config.py", "files/hub/z2jh.py"):
-        assert (path / name).is_file(), f"Z2JH_CHART_DIR={path}: no {name}; it names the folder with Chart.yaml"
+    path, missing = harness_chart.chart_dir_from_env()
+    if path is None:
+        pytest.skip(f"{missing}, to compare the model of the chart with the chart's own hub configuration")
     return path
 
 
@@ -89,74 +82,22 @@ def chart_defaults(chart_dir: Path) -> dict:
     return yaml.safe_load((chart_dir / "values.yaml").read_text()) or {}
 
 
-# -- what the chart mounts in its hub pod ----------------------------------------------
+# -- what the chart mounts in its hub pod (harness/chart.py) ---------------------------
 
 
-def configmap_names(values: dict) -> dict[str, str]:
-    """The resource names in the hub ConfigMap that the chart's hub reads, for fullnameOverride "".
-
-    As templates/_helpers-names.tpl renders them, written from the templates, not
-    from the model (whose resource_names() this checks). A name the chart's file
-    reads and this leaves out fails the test ("... not found!").
-    """
-    if values.get("fullnameOverride", "") != "" or values.get("nameOverride") is not None:
-        raise NotImplementedError('only fullnameOverride: "" is emulated')
-    release = chart.RELEASE
-    names = {name: name for name in ("hub", "proxy", "proxy-api", "proxy-public", "singleuser", "image-pull-secret")}
-    # Cluster-wide resources get the release's name when the prefix is blank.
-    names |= {"fullname": "", "user-scheduler": f"{release}-user-scheduler", "priority": f"{release}-default-priority"}
-    return names
-
-
-def service_port(chart_dir: Path, template: str, name: str) -> str:
-    """The port a Service template gives its port ``name`` (the pod sees <SERVICE>_SERVICE_PORT)."""
-    text = (chart_dir / "templates" / template).read_text()
-    # The hub's Service names its port; the proxy-api Service, first in its file, has one port.
-    match = re.search(rf"- name: {name}\n\s+port: (\d+)\n", text) or re.search(r"\n\s+- port: (\d+)\n", text)
-    assert match, f"{template}: no port {name}"
-    return match.group(1)
-
-
-def secret_values(chart_dir: Path, deployment: str) -> dict:
-    """values.yaml of the hub Secret: the chart's defaults, our files on top, Chart and Release."""
-    values = chart.helm_merge(chart_defaults(chart_dir), chart.user_values(deployment))
-    values = {key: value for key, value in values.items() if value is not None}  # sprig's merge drops them
-    meta = chart_metadata(chart_dir)
-    values["Chart"] = {"Name": meta["name"], "Version": meta["version"], "AppVersion": meta.get("appVersion")}
-    values["Release"] = {"Name": chart.RELEASE, "Namespace": chart.NAMESPACE, "Service": "Helm"}
+def lay_out_mount(chart_dir: Path, deployment: str, root: Path) -> dict:
+    """The hub pod's /usr/local/etc/jupyterhub in ``root``, plus the image's copy of hub/jupyterhub_config.py."""
+    values = harness_chart.lay_out_mount(chart_dir, chart.user_values(deployment), chart.CHART_SECRETS, root)
+    (root / "openhexa").mkdir()
+    shutil.copy(ROOT / "hub" / "jupyterhub_config.py", root / "openhexa" / "jupyterhub_config.py")  # hub/Dockerfile
     return values
 
 
 def deployment_env(chart_dir: Path, values: dict) -> dict[str, str]:
-    """The hub container's environment: templates/hub/deployment.yaml's, hub.extraEnv, the Services'."""
-    env = {
-        "PYTHONUNBUFFERED": "1",
-        "HELM_RELEASE_NAME": chart.RELEASE,
-        "POD_NAMESPACE": chart.NAMESPACE,  # the release's namespace (fieldRef metadata.namespace)
-        "CONFIGPROXY_AUTH_TOKEN": chart.CHART_SECRETS["hub.config.ConfigurableHTTPProxy.auth_token"],
-        "HUB_SERVICE_PORT": service_port(chart_dir, "hub/service.yaml", "hub"),
-        "PROXY_API_SERVICE_PORT": service_port(chart_dir, "proxy/service.yaml", "api"),
-    }
-    env.update(chart.extra_env(values["hub"].get("extraEnv") or {}, SECRETS))
-    return env
-
-
-def lay_out_mount(chart_dir: Path, deployment: str, root: Path) -> dict:
-    """Write what the hub pod has under /usr/local/etc/jupyterhub into ``root``; return the Secret's values."""
-    values = secret_values(chart_dir, deployment)
-    (root / "secret").mkdir(parents=True)
-    (root / "config").mkdir()
-    (root / "openhexa").mkdir()
-    (root / "secret" / "values.yaml").write_text(yaml.safe_dump(values))
-    for key, value in chart.CHART_SECRETS.items():
-        (root / "secret" / key).write_text(value)
-    for name, value in configmap_names(values).items():
-        (root / "config" / name).write_text(value)
-    for name in ("jupyterhub_config.py", "z2jh.py"):
-        shutil.copy(chart_dir / "files" / "hub" / name, root / "config" / name)
-        shutil.copy(chart_dir / "files" / "hub" / name, root / name)  # the Deployment's subPath mounts
-    shutil.copy(ROOT / "hub" / "jupyterhub_config.py", root / "openhexa" / "jupyterhub_config.py")  # hub/Dockerfile
-    return values
+    """The hub container's environment, with the ports the chart's Service templates give."""
+    ports = {"hub": harness_chart.service_port(chart_dir, "hub/service.yaml", "hub"),
+             "proxy-api": harness_chart.service_port(chart_dir, "proxy/service.yaml", "api")}  # fmt: skip
+    return harness_chart.deployment_env(values, SECRETS, chart.CHART_SECRETS, ports)
 
 
 def run_chart_hub_config(chart_dir: Path, deployment: str, root: Path, monkeypatch) -> tuple[Config, dict]:
