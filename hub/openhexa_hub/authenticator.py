@@ -417,13 +417,18 @@ class OpenHexaAuthenticator(Authenticator):
         JupyterHub's consecutive spawn failure limit, which exits the hub (the chart
         sets 5), so people refused again and again never restart it for everyone.
         """
+        answered = getattr(spawner.handler, "app_answered", None)  # a workspace launch's REST call waits on it
         try:
             await self._prepare(user, spawner)
-        except web.HTTPError:
+        except web.HTTPError as error:
             forgive_spawn_failure(spawner)
             if spawner.name:
                 forget_refused_server(user, spawner)
+            if answered is not None and not answered.done():
+                answered.set_result(error)
             raise
+        if answered is not None and not answered.done():
+            answered.set_result(None)
 
     async def _prepare(self, user, spawner):
         handler = spawner.handler

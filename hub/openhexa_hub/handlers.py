@@ -218,7 +218,16 @@ def throttled(error: web.HTTPError) -> bool:
 
 
 class SpawnLineAPI:
-    """Mixed into ``POST /api/users/<name>/servers/<server>``: beyond the spawn limit, a place in the line."""
+    """Mixed into ``POST /api/users/<name>/servers/<server>``: beyond the spawn limit, a place in the line;
+    and the App's refusal of a workspace as the answer, whatever ``slow_spawn_timeout`` says.
+
+    JupyterHub answers a spawn still under way after ``slow_spawn_timeout`` with 202; Zero to
+    JupyterHub's hub configuration sets it to 0, so every launch would get 202, the App's
+    refusal (no such workspace, not a member, the App down) would end the spawn a moment
+    later, and the App, finding no server, would launch it again every second, forever.
+    So a workspace launch answers once the spawn hooks have the App's answer: the refusal,
+    or 202 for a server that goes on starting.
+    """
 
     async def post(self, user_name, server_name=""):
         try:
@@ -232,8 +241,10 @@ class SpawnLineAPI:
 
     async def spawn_single_user(self, user, server_name="", options=None):
         limit = self.concurrent_spawn_limit
-        if not server_name or not limit:
+        if not server_name:
             return await super().spawn_single_user(user, server_name, options=options)
+        if not limit:
+            return await self._spawn_once_the_app_answered(user, server_name, options)
         line, key, now = SpawnLine.of(self), (user.name, server_name), time.monotonic()
         place, waited = line.ask(key, now)
         starting = spawns_starting(self)
@@ -241,7 +252,7 @@ class SpawnLineAPI:
             self._wait_or_give_up(line, key, place, waited, starting, limit)
         line.leave(key)  # through: starting from now on, the spawn counts against the limit
         try:
-            return await super().spawn_single_user(user, server_name, options=options)
+            return await self._spawn_once_the_app_answered(user, server_name, options)
         except web.HTTPError as error:
             if not throttled(error):
                 raise
@@ -250,6 +261,23 @@ class SpawnLineAPI:
             line.waiting[key] = [now - waited, now]
             line.waiting.move_to_end(key, last=False)
             self._wait_or_give_up(line, key, 0, waited, spawns_starting(self), limit)
+
+    async def _spawn_once_the_app_answered(self, user, server_name: str, options):
+        """JupyterHub's spawn, then, while it is under way, the App's answer to the spawn hooks (the
+        authenticator's ``pre_spawn_start`` sets ``app_answered``): its refusal is raised here."""
+        self.app_answered = asyncio.get_running_loop().create_future()
+        started = await super().spawn_single_user(user, server_name, options=options)
+        spawner = user.spawners.get(server_name)
+        spawn = getattr(spawner, "_spawn_future", None) if spawner is not None else None
+        if spawn is not None and not spawn.done() and not self.app_answered.done():
+            # The App's calls are bounded by the client's timeouts; a spawn that ends first ends the wait.
+            await asyncio.wait({self.app_answered, spawn}, return_when=asyncio.FIRST_COMPLETED)
+        refused = self.app_answered.result() if self.app_answered.done() else None
+        if refused is None and spawn is not None and spawn.done() and not spawn.cancelled():
+            refused = spawn.exception() if isinstance(spawn.exception(), web.HTTPError) else None
+        if refused is not None:
+            raise refused
+        return started
 
     def _wait_or_give_up(self, line: SpawnLine, key, place: int, waited: float, starting: int, limit: int):
         if waited > line.deadline:

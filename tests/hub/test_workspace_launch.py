@@ -188,3 +188,40 @@ def test_a_person_has_at_most_the_named_server_limit(app, mock_app, tmp_path):
         assert second.status_code == 400 and "maximum of 1 named servers" in second.json()["message"]
     finally:
         limited.stop()
+
+
+@pytest.fixture(scope="module")
+def chart_timing_hub(mock_app, tmp_path_factory):
+    """A hub that answers a spawn still under way at once, as the chart's hub configuration sets it
+    (``tornado_settings = {"slow_spawn_timeout": 0}``)."""
+    started = Hub.start(
+        mock_app.url,
+        tmp_path_factory.mktemp("chart-timing-hub"),
+        HUB_TIER_CONFIG,
+        extra_args=["--JupyterHub.tornado_settings={'slow_spawn_timeout': 0}"],
+    )
+    yield started
+    started.stop()
+
+
+@pytest.mark.parametrize("status,expected,words", APP_REFUSALS)
+def test_the_apps_refusal_is_the_answer_even_when_the_hub_answers_spawns_at_once(
+    app, chart_timing_hub, status, expected, words
+):
+    """Else the App, told 202 and then finding no server, launches the workspace again every second."""
+    alice = app.login(*DEMO["alice"])
+    app.answer(status, "{}", {"Content-Type": "application/json"}, path="/workspaces/credentials/")
+    response = chart_timing_hub.launch_as_app(ALICE, WORKSPACE, alice)
+    assert response.status_code == expected, response.text
+    assert words in response.json()["message"]
+    wait_until(lambda: chart_timing_hub.server(ALICE, WORKSPACE) is None, "the refused server to go", timeout=10)
+
+
+def test_a_workspace_the_app_allows_is_still_a_202_when_the_hub_answers_spawns_at_once(app, chart_timing_hub):
+    alice = app.login(*DEMO["alice"])
+    try:
+        response = chart_timing_hub.launch_as_app(ALICE, WORKSPACE, alice)
+        assert response.status_code == 202, response.text
+        chart_timing_hub.wait_ready(ALICE, WORKSPACE)
+    finally:
+        chart_timing_hub.stop_servers(ALICE)
