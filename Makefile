@@ -22,7 +22,7 @@ export NOTEBOOK_IMAGE
 REGISTRY ?= localhost:5000
 export REGISTRY
 
-.PHONY: help setup lock lock-notebook lint test tiers test-unit test-hub test-image test-e2e browser build build-notebook \
+.PHONY: help setup lock lock-notebook lint test tiers test-unit test-hub test-image test-chart test-e2e browser build build-notebook \
 	build-hub up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
 
 help: ## list the targets
@@ -78,13 +78,13 @@ lint: setup ## ruff, ruff format, yamllint, actionlint (workflows), hadolint (Do
 	$(VENV)/bin/hadolint hub/Dockerfile hub/offline-base/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
-test: ## every tier: lint, unit, hub, image, end-to-end (starts the Docker engine; stops it if it started it)
+test: ## every tier: lint, unit, hub, image, chart, end-to-end (starts the Docker engine; stops it if it started it)
 	rm -rf artifacts/reliability
 	scripts/dockerd.sh start
 	$(MAKE) tiers; status=$$?; scripts/dockerd.sh stop; \
 	  $(PY) scripts/reliability_report.py --out artifacts/RELIABILITY.md; exit $$status
 
-tiers: lint test-unit test-hub test-image test-e2e
+tiers: lint test-unit test-hub test-image test-chart test-e2e
 
 test-unit: setup ## the unit tier, in-process and fast: authenticator, spawn hooks, chart values, properties, rules
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -94,6 +94,9 @@ test-hub: setup ## the hub tier: real hubs with their proxy and the mock App as 
 
 test-image: setup docker-up build ## the image tier: testinfra and the Docker SDK against the notebook image, and a release into a throwaway registry
 	$(PY) -m pytest tests/image $(PYTEST_ARGS)
+
+test-chart: setup docker-up build ## the chart-config tier: hubs run by the chart's own hub config over our values (needs Z2JH_CHART_DIR)
+	$(PY) -m pytest tests/chart $(PYTEST_ARGS)
 
 test-e2e: setup docker-up build browser ## the end-to-end tier: the compose stack driven by headless Chromium
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 # The single-user image under test (`make build` builds it).
 NOTEBOOK_IMAGE = os.environ.get("NOTEBOOK_IMAGE", "blsq/openhexa-base-notebook:dev")
+# The hub image (production; ``-local`` adds DockerSpawner and the proxy), as `make build` names it.
+HUB_IMAGE = f"{os.environ.get('IMAGE_PREFIX', 'blsq/')}openhexa-jupyterhub:{os.environ.get('TAG', 'dev')}"
 
 TIMED_OUT = 124  # timeout(1)'s exit status when it stopped the command
 

@@ -8,13 +8,12 @@ hub's JupyterHub, and the local hub the proxy and Node.js of package-lock.json.
 """
 
 import json
-import os
 
 import pytest
 import yaml
 
 from harness import ROOT
-from harness.containers import NOTEBOOK_IMAGE, TrackedContainer
+from harness.containers import HUB_IMAGE, NOTEBOOK_IMAGE, TrackedContainer
 from harness.locks import (
     HUB_LOCAL_LOCK,
     HUB_LOCK,
@@ -29,7 +28,6 @@ from harness.net import free_port
 from harness.wait import wait_until
 from release.verify import hub_command, proxy_api_stand_in
 
-HUB_IMAGE = f"{os.environ.get('IMAGE_PREFIX', 'blsq/')}openhexa-jupyterhub:{os.environ.get('TAG', 'dev')}"
 HUB_IMAGES = {"production": (HUB_IMAGE, HUB_LOCK), "local": (f"{HUB_IMAGE}-local", HUB_LOCAL_LOCK)}
 CHART = yaml.safe_load((ROOT / "chart-values" / "chart.yaml").read_text())
 VERSIONS = "import json, importlib.metadata as m, sys; print(json.dumps({n: m.version(n) for n in sys.argv[1:]}))"
