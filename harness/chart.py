@@ -20,6 +20,7 @@ The chart's files come from ``Z2JH_CHART_DIR`` (the pinned chart, ``helm pull --
 from __future__ import annotations
 
 import copy
+import importlib.util
 import os
 import re
 import shutil
@@ -182,3 +183,11 @@ def lay_out_mount(chart_dir: Path, values: dict, generated: dict[str, str], root
         shutil.copy(chart_dir / "files" / "hub" / name, root / "config" / name)
         shutil.copy(chart_dir / "files" / "hub" / name, root / name)  # the Deployment's subPath mounts
     return secret
+
+
+def load_smoke():
+    """chart-values/smoke.py (the chart workflow's smoke test) as a module: its folder is not a package."""
+    spec = importlib.util.spec_from_file_location("chart_smoke", VALUES_DIR / "smoke.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

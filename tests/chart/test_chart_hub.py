@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from harness.app import DEMO
+from harness.chart import load_smoke
 from harness.wait import wait_until
 
 ALICE = DEMO["alice"][0]
@@ -89,3 +90,13 @@ def test_logging_out_of_the_app_stops_the_servers_and_voids_the_hub_cookie(hub, 
     thief = requests.Session()
     thief.cookies.set("jupyterhub-hub-login", cookie, path="/hub/")
     assert thief.get(f"{hub.url}/hub/api/user", timeout=30).status_code != 200, "the hub cookie still works"
+
+
+def test_the_clusters_smoke_test_passes_here_with_a_real_server(hub, app):
+    """chart-values/smoke.py, which the chart workflow runs on k3s: login, launch, a cell, logout."""
+    smoke = load_smoke()
+    logged = []
+    email, password = DEMO["mixed"]
+    model = smoke.run(hub.url, app.url, hub.api_token, email, password, WORKSPACE, timeout=300, log=logged.append)
+    assert model["ready"]
+    assert any("running a cell" in line for line in logged) and any("logging out" in line for line in logged)

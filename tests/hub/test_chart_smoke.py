@@ -32,6 +32,7 @@ def test_smoke_opens_a_workspace_on_a_real_hub(smoke, app, hub):
         WORKSPACE,
         timeout=120,
         log=logged.append,
+        cell=False,  # the hub tier's servers run no kernel; the chart-config tier runs the cell
     )
     name = smoke.hub_username(MIXED_EMAIL)
     assert model["ready"] is True

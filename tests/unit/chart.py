@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import importlib.util
 import ipaddress
 import json
 from http.cookies import SimpleCookie
@@ -37,6 +36,7 @@ from harness.chart import (  # noqa: F401 - the model's users read them here too
     chart_pin,
     extra_env,
     helm_merge,
+    load_smoke,
     load_values,
     user_values,
 )
@@ -743,11 +743,3 @@ def schema_errors(values: dict, schema_path: Path) -> list[str]:
         validator_class = validators.extend(Draft7Validator, {"required": lambda *args: iter(())})
     errors = validator_class(schema).iter_errors(json.loads(json.dumps(values)))
     return sorted(f"{'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}" for error in errors)
-
-
-def load_smoke():
-    """chart-values/smoke.py as a module (its folder is not a package)."""
-    spec = importlib.util.spec_from_file_location("chart_smoke", CHART_VALUES / "smoke.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
