@@ -25,6 +25,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--prefix", default=os.environ.get("IMAGE_PREFIX", "blsq/"))
     parser.add_argument("--local-tag", default=os.environ.get("TAG", "dev"))
     parser.add_argument("--allow-dirty", action="store_true", default=os.environ.get("ALLOW_DIRTY") == "1")
+    parser.add_argument(
+        "--allow-no-chart",
+        action="store_true",
+        default=os.environ.get("ALLOW_NO_CHART") == "1",
+        help="gate without the chart's own hub configuration (no Z2JH_CHART_DIR); the manifest says so",
+    )
     parser.add_argument("--records", type=Path, default=RELEASES, help="where manifests go (releases/)")
     parser.add_argument("--values", type=Path, default=chart_values.VALUES, help="the chart values to point at it")
     parser.add_argument("--phases", type=Path, default=ARTIFACTS / "phases.json", help="where the phases go (JSON)")
@@ -69,13 +75,14 @@ def release_with(args: argparse.Namespace, phases: Phases) -> str:
 
     record = ARTIFACTS / gate.GATE_RECORD
     if args.skip_gates:
-        tiers = []
+        tiers, chart = [], None
     elif args.phase == "publish":
-        tiers = gate.gated_tiers(record, commit, images)
+        tiers, chart = gate.gated_tiers(record, commit, images), gate.gated_chart(record)
     else:
         record.unlink(missing_ok=True)
-        tiers = gate.gate(ARTIFACTS, phases)
-        gate.record_gate(record, commit, images, tiers)
+        chart = gate.chart_under_test(args.allow_no_chart)
+        tiers = gate.gate(ARTIFACTS, phases, chart)
+        gate.record_gate(record, commit, images, tiers, chart)
         if args.phase == "gate":
             say(f"the gate passed for {name}: publish it with `make release-publish`")
             return "gated"
@@ -103,7 +110,8 @@ def release_with(args: argparse.Namespace, phases: Phases) -> str:
             "registry": target.host,
             "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
-        made = manifest.build_manifest(facts, images, tiers, manifest.previous_manifest(args.records, name))
+        previous = manifest.previous_manifest(args.records, name)
+        made = manifest.build_manifest(facts, images, tiers, previous, chart)
         folder = args.records / name
         manifest.write(folder, made)
         chart_values.point_chart_values_at(name, args.values, places)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -10,10 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from harness.chart import chart_dir_from_env, chart_pin
 from release import ROOT, ReleaseError, run
 from release.images import Image, image_id
 
-TIERS = ("lint", "test-unit", "test-hub", "test-image", "test-e2e")  # make tiers, in its order
+TIERS = ("lint", "test-unit", "test-hub", "test-image", "test-chart", "test-e2e")  # make tiers, in its order
+CHART_TIER = "test-chart"  # the tier that runs hubs on the chart's own hub configuration (Z2JH_CHART_DIR)
+CHART_FILES = ("jupyterhub_config.py", "z2jh.py")  # the chart's files/hub/: its hub configuration
 GATE_RECORD = "gate.json"
 
 
@@ -24,6 +30,26 @@ def check_clean_tree(status: str, allow_dirty: bool) -> None:
             "the work tree has uncommitted changes, so the images would not match any commit:\n"
             f"{status.rstrip()}\nCommit or stash them, or run with ALLOW_DIRTY=1 to publish them anyway."
         )
+
+
+def chart_under_test(allow_no_chart: bool) -> dict:
+    """The chart whose own hub configuration the gate runs (Z2JH_CHART_DIR): its version and the
+    sha256 of each of its hub files. Without it the release is refused, unless ``allow_no_chart``
+    (ALLOW_NO_CHART=1): then the chart-config tier does not run and the record says so."""
+    pin = chart_pin()
+    folder, missing = chart_dir_from_env()
+    if folder is None:
+        if not allow_no_chart:
+            raise ReleaseError(
+                f"the gate runs hubs on the chart's own hub configuration (make {CHART_TIER}): {missing}. "
+                "ALLOW_NO_CHART=1 releases without that tier, and the manifest says so; nothing was pushed"
+            )
+        return {"name": pin["name"], "version": pin["version"], "gated": False, "why": missing}
+    version = yaml.safe_load((folder / "Chart.yaml").read_text())["version"]
+    if version != pin["version"]:
+        raise ReleaseError(f"Z2JH_CHART_DIR holds chart {version}; chart-values/chart.yaml pins {pin['version']}")
+    digests = {name: hashlib.sha256((folder / "files" / "hub" / name).read_bytes()).hexdigest() for name in CHART_FILES}
+    return {"name": pin["name"], "version": version, "gated": True, "sha256": digests}
 
 
 @dataclass
@@ -61,14 +87,17 @@ def check_tiers(results: Iterable[TierResult]) -> None:
             raise ReleaseError(f"tier {result.name} ran no test (skipped or empty); nothing was pushed")
 
 
-def gate(artifacts: Path, phases) -> list[TierResult]:
-    """Build, then run every tier (each a phase of ``phases``); stop at the first that fails or runs nothing."""
+def gate(artifacts: Path, phases, chart: dict | None = None) -> list[TierResult]:
+    """Build, then run every tier (each a phase of ``phases``); stop at the first that fails or runs nothing.
+    ``chart``: :func:`chart_under_test`'s; the chart-config tier runs only when it is gated."""
     with phases.phase("build", "build", "building the images"):
         run("make", "build", capture=False)
     # The tiers' own `build` prerequisite reuses what was just built: NO_CACHE=1 is for that build only.
     tier_env = {name: value for name, value in os.environ.items() if name != "NO_CACHE"}
     results = []
     for tier in TIERS:
+        if tier == CHART_TIER and chart is not None and not chart["gated"]:
+            continue
         with phases.phase("tier", tier, f"tier {tier}"):
             report = artifacts / f"{tier}.xml"
             report.unlink(missing_ok=True)
@@ -82,12 +111,13 @@ def gate(artifacts: Path, phases) -> list[TierResult]:
     return results
 
 
-def record_gate(path: Path, commit: str, images: list[Image], tiers: list[TierResult]) -> None:
-    """What passed the gate: the commit, each image by its ID, the tiers' counts."""
+def record_gate(path: Path, commit: str, images: list[Image], tiers: list[TierResult], chart: dict | None = None):
+    """What passed the gate: the commit, each image by its ID, the tiers' counts, the chart it ran."""
     record = {
         "commit": commit,
         "images": {image.local: image_id(image.local) for image in images},
         "tiers": [vars(tier) for tier in tiers],
+        "chart": chart,
     }
     path.write_text(json.dumps(record, indent=2) + "\n")
 
@@ -107,3 +137,8 @@ def gated_tiers(path: Path, commit: str, images: list[Image]) -> list[TierResult
     tiers = [TierResult(**tier) for tier in record["tiers"]]
     check_tiers(tiers)
     return tiers
+
+
+def gated_chart(path: Path) -> dict | None:
+    """The chart the last gate ran (:func:`chart_under_test`), from its record."""
+    return json.loads(path.read_text()).get("chart") if path.exists() else None

@@ -65,12 +65,15 @@ def changes_section(images: dict, previous: dict | None) -> dict:
     return changes
 
 
-def build_manifest(release: dict, images: list[Image], tiers: list[TierResult], previous: dict | None) -> dict:
+def build_manifest(
+    release: dict, images: list[Image], tiers: list[TierResult], previous: dict | None, chart: dict | None = None
+) -> dict:
     images_json = images_section(images)
     return {
         "release": release,
         "images": images_json,
         "tests": tests_section(tiers),
+        "chart": chart,
         "previous": previous_section(previous),
         "changes": changes_section(images_json, previous),
     }
@@ -105,6 +108,17 @@ def md_tests(manifest: dict) -> list[str]:
     ]
 
 
+def md_chart(manifest: dict) -> list[str]:
+    chart = manifest.get("chart")
+    if not chart:
+        return ["", "## The chart", "", "No gate ran (a release's own test)."]
+    if not chart["gated"]:
+        return ["", "## The chart", "", f"Not gated on {chart['name']} {chart['version']}'s own hub configuration: "
+                f"{chart['why']}"]  # fmt: skip
+    files = "; ".join(f"`{name}` sha256 `{digest}`" for name, digest in chart["sha256"].items())
+    return ["", "## The chart", "", f"Gated on {chart['name']} {chart['version']}'s own hub configuration: {files}."]
+
+
 def md_changes(manifest: dict) -> list[str]:
     lines = ["", "## Changes", ""]
     if not manifest["previous"]:
@@ -135,7 +149,7 @@ def md_contents(manifest: dict) -> list[str]:
     return lines
 
 
-MARKDOWN_SECTIONS = (md_header, md_images, md_tests, md_changes, md_contents)
+MARKDOWN_SECTIONS = (md_header, md_images, md_tests, md_chart, md_changes, md_contents)
 
 
 def render_markdown(manifest: dict) -> str:

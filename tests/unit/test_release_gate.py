@@ -107,3 +107,44 @@ def test_a_gate_record_with_a_failed_tier_publishes_nothing(tmp_path, monkeypatc
     gate.record_gate(record, COMMIT, images, [TierResult("lint", passed=1), TierResult("test-e2e", skipped=4)])
     with pytest.raises(ReleaseError, match="tier test-e2e ran no test"):
         gate.gated_tiers(record, COMMIT, images)
+
+
+def chart_folder(tmp_path: Path, version: str = "4.4.0") -> Path:
+    folder = tmp_path / "jupyterhub"
+    (folder / "files" / "hub").mkdir(parents=True)
+    (folder / "Chart.yaml").write_text(f"name: jupyterhub\nversion: {version}\n")
+    (folder / "values.yaml").write_text("{}\n")
+    (folder / "files" / "hub" / "jupyterhub_config.py").write_text("c = get_config()\n")
+    (folder / "files" / "hub" / "z2jh.py").write_text("")
+    return folder
+
+
+def test_without_the_chart_the_release_is_refused_saying_how_to_get_it(monkeypatch):
+    monkeypatch.delenv("Z2JH_CHART_DIR", raising=False)
+    with pytest.raises(ReleaseError, match=r"Z2JH_CHART_DIR is unset: .*helm pull .*ALLOW_NO_CHART=1"):
+        gate.chart_under_test(allow_no_chart=False)
+    allowed = gate.chart_under_test(allow_no_chart=True)
+    assert allowed["gated"] is False and "helm pull" in allowed["why"]
+
+
+def test_the_gate_records_the_digest_of_the_charts_hub_configuration(tmp_path, monkeypatch):
+    folder = chart_folder(tmp_path)
+    monkeypatch.setenv("Z2JH_CHART_DIR", str(folder))
+    chart = gate.chart_under_test(allow_no_chart=False)
+    assert chart["gated"] and chart["version"] == "4.4.0"
+    expected = gate.hashlib.sha256(b"c = get_config()\n").hexdigest()
+    assert chart["sha256"]["jupyterhub_config.py"] == expected
+    monkeypatch.setenv("Z2JH_CHART_DIR", str(chart_folder(tmp_path / "old", "4.3.5")))
+    with pytest.raises(ReleaseError, match="holds chart 4.3.5"):
+        gate.chart_under_test(allow_no_chart=False)
+
+
+def test_without_the_chart_the_gate_leaves_its_tier_out_and_records_why(tmp_path, monkeypatch):
+    _, tiers = fake_make(monkeypatch)
+    chart = {"name": "jupyterhub", "version": "4.4.0", "gated": False, "why": "Z2JH_CHART_DIR is unset"}
+    results = gate.gate(tmp_path, Phases(None), chart)
+    assert gate.CHART_TIER not in tiers and [r.name for r in results] == [t for t in gate.TIERS if t != "test-chart"]
+    images = release_images("blsq/", "dev")
+    monkeypatch.setattr(gate, "image_id", lambda local: "sha256:" + local)
+    gate.record_gate(tmp_path / "gate.json", COMMIT, images, results, chart)
+    assert gate.gated_chart(tmp_path / "gate.json") == chart

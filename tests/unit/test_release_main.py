@@ -119,7 +119,9 @@ def test_the_gate_then_the_publish_half_release_exactly_what_passed(world, monke
     happened, args, tmp_path = world
     args = [arg for arg in args if arg != "--skip-gates"]
     tiers = [gate.TierResult(tier, passed=2) for tier in gate.TIERS]
-    monkeypatch.setattr(gate, "gate", lambda artifacts, phases: happened.append(("gate", artifacts)) or tiers)
+    chart = {"name": "jupyterhub", "version": "4.4.0", "gated": True, "sha256": {"jupyterhub_config.py": "ab" * 32}}
+    monkeypatch.setattr(gate, "chart_under_test", lambda allow_no_chart: chart)
+    monkeypatch.setattr(gate, "gate", lambda artifacts, phases, ran: happened.append(("gate", artifacts)) or tiers)
     monkeypatch.setattr(gate, "image_id", lambda local: "sha256:" + local)
 
     assert main_module.main([*args, "--phase", "gate"]) == 0
@@ -131,4 +133,5 @@ def test_the_gate_then_the_publish_half_release_exactly_what_passed(world, monke
     assert happened.count(("gate", tmp_path / "artifacts")) == 1, "the publish half does not gate again"
     made = json.loads((tmp_path / "releases" / "1.4.0" / "manifest.json").read_text())
     assert made["tests"] == {tier: {"passed": 2, "failed": 0, "skipped": 0} for tier in gate.TIERS}
+    assert made["chart"] == chart, "the manifest names the chart configuration the gate ran"
     assert read(tmp_path / "phases.json")["outcome"] == "published"

@@ -91,3 +91,16 @@ def test_the_markdown_of_a_first_release(tmp_path, dirty):
     assert "JupyterLab extensions: @jupyterlab/git 0.55.0" in text
     assert "Python packages: duckdb==2.0.1, openhexa-sdk==2.22.7, pandas==3.1.1" in text
     assert "Debian packages: 1 (listed in manifest.json)." in text
+
+
+@pytest.mark.parametrize("gated", [True, False])
+def test_the_manifest_names_the_chart_configuration_the_gate_ran(tmp_path, gated):
+    chart = {"name": "jupyterhub", "version": "4.4.0", "gated": gated}
+    chart |= {"sha256": {"jupyterhub_config.py": "ab" * 32}} if gated else {"why": "Z2JH_CHART_DIR is unset"}
+    made = manifest.build_manifest(RELEASE, images(), [TierResult("lint", passed=1)], None, chart)
+    assert made["chart"] == chart
+    text = manifest.render_markdown(made)
+    if gated:
+        assert f"Gated on jupyterhub 4.4.0's own hub configuration: `jupyterhub_config.py` sha256 `{'ab' * 32}`" in text
+    else:
+        assert "Not gated on jupyterhub 4.4.0's own hub configuration: Z2JH_CHART_DIR is unset" in text
