@@ -18,12 +18,20 @@ TAG ?= dev
 export IMAGE_PREFIX TAG BASE
 NOTEBOOK_IMAGE ?= $(IMAGE_PREFIX)openhexa-base-notebook:$(TAG)
 export NOTEBOOK_IMAGE
+# The pinned chart, unpacked by `make chart-pull` (helm): the chart-config tier, the unit tier's
+# chart checks and the release's gate use its own hub configuration when it is there.
+CHART_DIR := $(CURDIR)/.chart/jupyterhub
+ifneq ($(wildcard $(CHART_DIR)/Chart.yaml),)
+Z2JH_CHART_DIR ?= $(CHART_DIR)
+Z2JH_VALUES_SCHEMA ?= $(CHART_DIR)/values.schema.json
+export Z2JH_CHART_DIR Z2JH_VALUES_SCHEMA
+endif
 # Where `make release` publishes; the default is a registry on this machine.
 REGISTRY ?= localhost:5000
 export REGISTRY
 
 .PHONY: help setup lock lock-notebook lint test tiers test-unit test-hub test-image test-chart test-e2e browser build build-notebook \
-	build-hub up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
+	build-hub chart-pull up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -95,7 +103,10 @@ test-hub: setup ## the hub tier: real hubs with their proxy and the mock App as 
 test-image: setup docker-up build ## the image tier: testinfra and the Docker SDK against the notebook image, and a release into a throwaway registry
 	$(PY) -m pytest tests/image $(PYTEST_ARGS)
 
-test-chart: setup docker-up build ## the chart-config tier: hubs run by the chart's own hub config over our values (needs Z2JH_CHART_DIR)
+chart-pull: ## unpack the pinned Zero to JupyterHub chart into .chart/ (needs helm and its repository)
+	scripts/pull-chart.sh
+
+test-chart: setup docker-up build ## the chart-config tier: hubs run by the chart's own hub config over our values (needs Z2JH_CHART_DIR or make chart-pull)
 	$(PY) -m pytest tests/chart $(PYTEST_ARGS)
 
 test-e2e: setup docker-up build browser ## the end-to-end tier: the compose stack driven by headless Chromium

@@ -177,3 +177,17 @@ def test_a_registry_failing_mid_release_leaves_latest_where_it_was(registry, che
     assert {repository: tag_digest(registry, repository, "latest") for repository in REPOSITORIES} == latest
     assert values.read_text() == values_after_first
     assert not (records / "1.0.1").exists()
+
+
+def test_the_chart_workflow_deploys_the_images_it_pushed_by_their_digests(registry, built, tmp_path):
+    """scripts/chart-images.sh, as .github/workflows/chart.yml runs it: push, then Helm values by digest."""
+    import yaml
+
+    values_file = tmp_path / "images.yaml"
+    subprocess.run([ROOT / "scripts" / "chart-images.sh", registry.address, values_file], check=True, timeout=900)
+    values = yaml.safe_load(values_file.read_text())
+    for section, repository in (("hub", REPOSITORIES[1]), ("singleuser", REPOSITORIES[0])):
+        image = values[section]["image"]
+        assert image["name"] == f"{registry.address}/{repository}"
+        tag, _, digest = image["tag"].partition("@")
+        assert tag == LOCAL_TAG and digest == tag_digest(registry, repository, LOCAL_TAG), section

@@ -603,19 +603,41 @@ def test_the_workflow_runs_project_commands():
     workflow = yaml.safe_load(WORKFLOW.read_text())
     runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     assert any("make setup" in run for run in runs)
-    checks = [
-        step for job in workflow["jobs"].values() for step in job["steps"] if "make test-unit" in step.get("run", "")
-    ]
+    checks = [run for run in runs if "make test-unit" in run]
     assert checks, "the workflow runs the unit tier's chart checks"
-    for step in checks:
-        env = step.get("env", {})
-        chart_dir = "${{ runner.temp }}/chart/jupyterhub"
-        assert env.get("Z2JH_VALUES_SCHEMA") == f"{chart_dir}/values.schema.json", "the pulled chart's schema"
-        assert env.get("Z2JH_CHART_DIR") == chart_dir, "the pulled chart, for the chart's own hub config"
-        assert '--untar --untardir "$RUNNER_TEMP/chart"' in step["run"], "it pulls the chart there first"
-        selected = re.search(r"-k '([^']+)'", step["run"]).group(1)
+    for run in checks:
+        assert run.index("make chart-pull") < run.index("make test-unit"), (
+            "on the pulled chart"
+        )
+        selected = re.search(r"-k '([^']+)'", run).group(1)
         assert "schema" in selected and "chart_upstream" in selected, selected
     assert any(".venv/bin/python chart-values/smoke.py" in run for run in runs)
+
+
+def test_the_workflow_deploys_this_commits_images_by_digest_and_fails_fast():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    (job,) = workflow["jobs"].values()
+    names = [step.get("name", step.get("uses", "")) for step in job["steps"]]
+    runs = [step.get("run", "") for step in job["steps"]]
+
+    def first(text: str) -> int:
+        found = [i for i, run in enumerate(runs) if text in run]
+        assert found, f"no step runs {text!r}"
+        return found[0]
+
+    build, push = first("make build"), first("scripts/chart-images.sh localhost:5000")
+    install, wait = first("helm upgrade --install"), first("scripts/k8s_wait.py")
+    smoke = first("chart-values/smoke.py")
+    assert build < push < install < wait < smoke, names
+    assert "make registry-up" in runs[push]
+    assert '--values "$RUNNER_TEMP/images.yaml"' in runs[install] and ".chart/jupyterhub" in runs[install]
+    assert "--wait" not in runs[install], "the wait step fails fast; helm --wait would wait out its timeout"
+    assert "--no-cell" not in runs[smoke], "the smoke test runs a cell on the deployed notebook image"
+    shown = job["steps"][-1]
+    assert shown.get("if") == "failure()"
+    for what in ("get pods,events", "describe pods", "logs deploy/hub"):
+        assert what in shown["run"], what
+    assert job["env"]["BASE"] == "upstream"
 
 
 # -- chart-values/smoke.py (against a real hub: tests/hub/test_chart_smoke.py) -------

@@ -289,7 +289,11 @@ def test_release_publishes_to_docker_hub():
     for _, step, args in make_steps(doc):
         for target in make_targets(args):
             phases.setdefault(target, []).append((step, args))
-    assert set(phases) == {"release-gate", "release-publish"}, "release.yml gates, then publishes, once each"
+    assert set(phases) == {"chart-pull", "release-gate", "release-publish"}, "it gates, then publishes, once each"
+    (pull_step, _), (gate_step, _) = phases.pop("chart-pull")[0], phases["release-gate"][0]
+    assert pull_step is gate_step and pull_step["run"].index("chart-pull") < pull_step["run"].index("release-gate"), (
+        "the gate runs on the pinned chart's own hub configuration"
+    )
     for target, ((step, args),) in phases.items():
         env = {**step_env(doc, job, step), **make_variables(args)}
         assert env.get("REGISTRY") == "docker.io", target
@@ -387,3 +391,22 @@ def test_hadolint_reports_a_bad_dockerfile(tmp_path):
     assert result.returncode == 1, result.stdout
     for rule in ("DL3007", "DL3003", "DL3015"):
         assert rule in result.stdout, result.stdout
+
+
+def test_ci_runs_the_chart_config_tier_on_the_pulled_chart():
+    doc = workflow("ci.yml")
+    (step,) = [step for _, step, script in runs(doc) if "test-chart" in script]
+    assert step["run"].index("make chart-pull") < step["run"].index("make test-chart")
+    assert "chart-pull" in called_targets(workflow("weekly.yml")), "the weekly run is every tier, that one too"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda path: path.name)
+def test_the_workflows_run_productions_python(path):
+    """The .venv is the hub's environment: on the Python of the chart's hub image."""
+    production = yaml.safe_load((ROOT / "chart-values" / "chart.yaml").read_text())["hubPython"]
+    versions = [
+        str(step["with"]["python-version"])
+        for _, _, step in steps(load(path))
+        if step.get("uses", "").startswith("actions/setup-python@")
+    ]
+    assert all(version == production for version in versions), (path.name, versions)
