@@ -690,3 +690,13 @@ def test_https_deployments_mark_every_cookie_secure(monkeypatch):
             assert OpenHexaAuthenticator().cookie_secure is True
         checked.append(deployment)
     assert "production" in checked, "example-production.yaml serves the hub over HTTPS at its ingress"
+
+
+def test_the_kubernetes_minimum_the_values_need_is_written_down():
+    """appArmorProfile exists from Kubernetes 1.30; older API servers drop it without a word."""
+    values = chart.chart_values("base")
+    context = chart.get(values, "hub.config.KubeSpawner.container_security_context", {})
+    readme = (chart.CHART_VALUES / "README.md").read_text()
+    if "appArmorProfile" in context:
+        assert "**Kubernetes 1.30 or newer.**" in readme
+        assert "container.apparmor.security.beta.kubernetes.io/notebook: unconfined" in readme, "what 1.28-1.29 need"
