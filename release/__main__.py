@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import release
-from release import ARTIFACTS, ReleaseError, chart_values, gate, manifest, registry, run, verify
+from release import ARTIFACTS, ReleaseError, chart_values, gate, manifest, registry, run, sbom, verify
 from release.images import described, look_inside, release_images
+from release.oci import RegistryAPI
 from release.phases import Phases, say
 from release.tags import compute_tags, version_of
 
@@ -95,8 +96,12 @@ def release_with(args: argparse.Namespace, phases: Phases) -> str:
     chart_values.check(args.values, places)  # before anything is pushed
     registry.refuse_existing(target, images)
     registry.publish(target, images, registry.docker_push, registry.PINNED_STAGES, phases)
-    for image in images:  # pulled back and started before any moving tag names it
+    api = RegistryAPI(target.host)
+    for image in images:  # its SBOM attached, pulled back and started before any moving tag names it
         image.digest = registry.digest_of(target, image, target.ref(image.repository, image.tags.immutable[-1]))
+        with phases.phase("sbom", image.repository, f"attaching the SBOM of {verify.pinned(target, image)}"):
+            document = sbom.build(image.key, image.repository, image.digest, image.info)
+            image.sbom = sbom.attach(api, image.repository, image.digest, document)
         with phases.phase("verify", image.repository, f"verifying {verify.pinned(target, image)}"):
             verify.verify(target, image)
     registry.publish(target, images, registry.docker_push, registry.MOVING_STAGES, phases)

@@ -22,6 +22,7 @@ class Image:
     describes: tuple[str, ...] = ("python", "lab", "hub")  # the versions its tags name
     tags: Tags | None = None
     digest: str = ""
+    sbom: str = ""  # the digest of its SBOM artifact in the registry
     info: dict = field(default_factory=dict)
 
     @property

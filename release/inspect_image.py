@@ -2,7 +2,8 @@
 
 Standard library only, and nothing from this repository: it runs on the image's own Python.
 Prints one JSON object: the Python, JupyterLab and JupyterHub versions, every Python
-distribution, every Debian package and every enabled JupyterLab extension.
+distribution, every Debian package (and dpkg's architecture), every npm package installed in a
+``node_modules`` folder under /opt or /usr/local, and every enabled JupyterLab extension.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import importlib.metadata as metadata
 import json
 import platform
 import subprocess
+from pathlib import Path
+
+NODE_MODULES = ("/opt", "/usr/local")  # where the images install npm packages (the hub's proxy)
 
 
 def version(name: str) -> str | None:
@@ -32,6 +36,31 @@ def debian_packages() -> dict[str, str]:
     except OSError:
         return {}
     return dict(line.split("\t", 1) for line in out.stdout.splitlines() if "\t" in line)
+
+
+def debian_architecture() -> str | None:
+    try:
+        out = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def npm_packages() -> list[list[str]]:
+    """[name, version] of each package installed in a node_modules folder (``@scope/name`` too, nested
+    ones too: one name can be there at two versions)."""
+    found = set()
+    for top in NODE_MODULES:
+        for manifest in Path(top).glob("**/node_modules/**/package.json"):
+            parts = manifest.parent.parts
+            last = len(parts) - 1 - parts[::-1].index("node_modules")
+            inside = parts[last + 1 :]
+            if len(inside) == 1 or (len(inside) == 2 and inside[0].startswith("@")):
+                try:
+                    found.add(("/".join(inside), json.loads(manifest.read_text())["version"]))
+                except (OSError, ValueError, KeyError):
+                    continue
+    return [list(pair) for pair in sorted(found)]
 
 
 def parse_extensions(listing: str) -> dict[str, str]:
@@ -59,6 +88,8 @@ def collect() -> dict:
         "hub": version("jupyterhub"),
         "python_packages": python_packages(),
         "debian_packages": debian_packages(),
+        "debian_architecture": debian_architecture(),
+        "npm_packages": npm_packages(),
         "lab_extensions": lab_extensions(),
     }
 

@@ -40,6 +40,7 @@ def images_section(images: list[Image]) -> dict:
             "repository": image.repository,
             "tags": image.tags.in_push_order(),
             "digest": image.digest,
+            "sbom": image.sbom,
             **image.info,
         }
         for image in images
@@ -94,10 +95,12 @@ def md_header(manifest: dict) -> list[str]:
 
 
 def md_images(manifest: dict) -> list[str]:
-    lines = ["| image | digest | size | tags |", "| --- | --- | --- | --- |"]
+    lines = ["| image | digest | size | tags | SBOM |", "| --- | --- | --- | --- | --- |"]
     for image in manifest["images"].values():
         size = f"{image['size_bytes'] / 1e6:.0f} MB"
-        lines.append(f"| `{image['repository']}` | `{image['digest']}` | {size} | {', '.join(image['tags'])} |")
+        sbom = f"`{image['sbom']}`" if image.get("sbom") else "-"
+        tags = ", ".join(image["tags"])
+        lines.append(f"| `{image['repository']}` | `{image['digest']}` | {size} | {tags} | {sbom} |")
     return lines
 
 

@@ -9,8 +9,9 @@ import subprocess
 from harness.hub import app_settings
 from harness.net import StandInServer, answers_ok, free_port
 from harness.wait import WaitTimeout, wait_until
-from release import ReleaseError, run
-from release.images import Image
+from release import ReleaseError, run, sbom
+from release.images import Image, look_inside
+from release.oci import RegistryAPI
 from release.registry import Registry
 
 HUB_CONFIG = "/usr/local/etc/jupyterhub/openhexa/jupyterhub_config.py"
@@ -23,9 +24,11 @@ def pinned(registry: Registry, image: Image) -> str:
 
 
 def verify(registry: Registry, image: Image) -> None:
-    """Pull ``image`` back by its digest and start it on a free port until it answers."""
+    """Pull ``image`` back by its digest, check its SBOM against what is inside it, and start it on a
+    free port until it answers."""
     ref = pinned(registry, image)
     run("docker", "pull", "-q", ref)
+    check_sbom(registry, image, ref)
     port = free_port()
     with contextlib.ExitStack() as stack:
         if image.key == "notebook":
@@ -36,6 +39,11 @@ def verify(registry: Registry, image: Image) -> None:
             command, env = hub_command(port, proxy_api.url)
             url = f"http://127.0.0.1:{port}/hub/health"
         start_and_wait(ref, command, env, url, f"{image.repository} started from its digest")
+
+
+def check_sbom(registry: Registry, image: Image, ref: str) -> None:
+    """The SBOM attached to the image's digest lists exactly what the image pulled back by it holds."""
+    sbom.check(RegistryAPI(registry.host), image.repository, image.digest, look_inside(ref))
 
 
 def proxy_api_stand_in() -> StandInServer:

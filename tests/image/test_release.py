@@ -18,9 +18,15 @@ import pytest
 import requests
 
 from harness import ROOT
+from harness.locks import HUB_LOCK, hashes, pins
 from harness.net import free_port
+from release import ReleaseError, sbom
+from release.images import Image
+from release.oci import RegistryAPI
 from release.phases import read as read_phases
 from release.registry import MANIFEST_TYPES, forget_local_copies, local_copies
+from release.registry import Registry as ReleaseRegistry
+from release.verify import check_sbom
 
 # What `make build` made, named as the release reads them.
 PREFIX, LOCAL_TAG = os.environ.get("IMAGE_PREFIX", "blsq/"), os.environ.get("TAG", "dev")
@@ -84,15 +90,28 @@ def built(docker_client):
             pytest.fail(f"{repository}:{LOCAL_TAG} is not built: run `make build`", pytrace=False)
 
 
-def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, built, docker_client):
-    records, values = tmp_path / "releases", tmp_path / "values.yaml"
+@dataclass(frozen=True)
+class Published:
+    records: Path
+    values: Path
+
+
+@pytest.fixture(scope="module")
+def published(registry, built, tmp_path_factory) -> Published:
+    """One release of this work tree into the module's registry."""
+    folder = tmp_path_factory.mktemp("published")
+    records, values = folder / "releases", folder / "values.yaml"
     values.write_text((ROOT / "chart-values" / "values.yaml").read_text())
     result = release(ROOT, registry, records, values, "--allow-dirty")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return Published(records, values)
 
+
+def test_a_release_publishes_both_images_and_they_pull_back(registry, published, docker_client):
+    records, values = published.records, published.values
     phases = read_phases(records / "phases.json")
     assert phases["outcome"] == "published"
-    assert {p["kind"] for p in phases["phases"]} == {"inspect", "push", "verify", "record"}
+    assert {p["kind"] for p in phases["phases"]} == {"inspect", "push", "sbom", "verify", "record"}
     assert {p["outcome"] for p in phases["phases"]} == {"passed"}
     (manifest_path,) = records.glob("*/manifest.json")
     manifest = json.loads(manifest_path.read_text())
@@ -191,3 +210,35 @@ def test_the_chart_workflow_deploys_the_images_it_pushed_by_their_digests(regist
         assert image["name"] == f"{registry.address}/{repository}"
         tag, _, digest = image["tag"].partition("@")
         assert tag == LOCAL_TAG and digest == tag_digest(registry, repository, LOCAL_TAG), section
+
+
+def published_images(published: Published) -> dict:
+    (manifest_path,) = published.records.glob("*/manifest.json")
+    return json.loads(manifest_path.read_text())["images"]
+
+
+def test_each_published_image_has_its_sbom_attached_to_its_digest(registry, published):
+    api = RegistryAPI(registry.address)
+    for key, image in published_images(published).items():
+        document = sbom.fetch(api, image["repository"], image["digest"])
+        assert document["bomFormat"] == "CycloneDX" and document["metadata"]["component"]["version"] == image["digest"]
+        assert sbom.differences(document, image["digest"], image) == [], key
+        by_purl = {c["purl"]: c for c in document["components"]}
+        if key == "hub":
+            jupyterhub = by_purl[f"pkg:pypi/jupyterhub@{pins(HUB_LOCK)['jupyterhub']}"]
+            (reference,) = jupyterhub["externalReferences"]
+            assert {h["content"] for h in reference["hashes"]} == hashes(HUB_LOCK)["jupyterhub"]
+        assert any(purl.startswith("pkg:deb/debian/") for purl in by_purl), "the Debian packages"
+
+
+def test_a_broken_sbom_fails_the_verify_step(registry, published):
+    """An SBOM that lists a package the image does not have, or misses one, is refused by verify."""
+    image = published_images(published)["hub"]
+    document = json.loads(
+        sbom.build("hub", image["repository"], image["digest"], {**image, "python_packages": {"left-pad": "1.0"}})
+    )
+    sbom.attach(RegistryAPI(registry.address), image["repository"], image["digest"], json.dumps(document))
+    ref = f"{registry.address}/{image['repository']}@{image['digest']}"
+    target = Image("hub", ref, image["repository"], digest=image["digest"])
+    with pytest.raises(ReleaseError, match=r"is not the image's:\n  missing: pkg:pypi/"):
+        check_sbom(ReleaseRegistry(registry.address), target, ref)

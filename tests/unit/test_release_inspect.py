@@ -29,8 +29,25 @@ def test_the_inspector_runs_alone_on_a_bare_python_from_its_standard_input():
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout.splitlines()[-1])
     assert found["python"] == ".".join(map(str, sys.version_info[:3]))
-    assert set(found) == {"python", "lab", "hub", "python_packages", "debian_packages", "lab_extensions"}
+    assert set(found) == {"python", "lab", "hub", "python_packages", "debian_packages", "debian_architecture",
+                          "npm_packages", "lab_extensions"}  # fmt: skip
     assert isinstance(found["python_packages"], dict) and isinstance(found["debian_packages"], dict)
+    assert isinstance(found["npm_packages"], list)
+
+
+def test_npm_packages_are_read_from_node_modules_scoped_and_nested(tmp_path, monkeypatch):
+    from release import inspect_image
+
+    def package(path, name, version):
+        (tmp_path / path).mkdir(parents=True)
+        (tmp_path / path / "package.json").write_text(json.dumps({"name": name, "version": version}))
+
+    package("proxy/node_modules/a", "a", "1.0.0")
+    package("proxy/node_modules/@s/b", "@s/b", "2.0.0")
+    package("proxy/node_modules/a/node_modules/c", "c", "3.0.0")
+    package("proxy/node_modules/a/lib", "not-a-package", "9")  # a folder of a package, not one
+    monkeypatch.setattr(inspect_image, "NODE_MODULES", (str(tmp_path),))
+    assert inspect_image.npm_packages() == [["@s/b", "2.0.0"], ["a", "1.0.0"], ["c", "3.0.0"]]
 
 
 def test_looking_inside_runs_the_file_in_the_image_without_network(monkeypatch):

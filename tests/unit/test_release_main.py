@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness import ROOT
-from release import ReleaseError, chart_values, gate, registry, verify
+from release import ReleaseError, chart_values, gate, registry, sbom, verify
 from release.phases import read
 
 main_module = importlib.import_module("release.__main__")
@@ -36,6 +36,9 @@ def world(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "docker_push", lambda local, ref: happened.append(("push", ref)))
     monkeypatch.setattr(registry, "digest_of", lambda target, image, ref: "sha256:" + image.key)
     monkeypatch.setattr(verify, "verify", lambda target, image: happened.append(("verify", image.digest)))
+    monkeypatch.setattr(
+        sbom, "attach", lambda api, repository, digest, document: happened.append(("sbom", digest)) or f"{digest}-sbom"
+    )
     values = tmp_path / "values.yaml"
     values.write_text(chart_values.VALUES.read_text())
     args = ["--skip-gates", "--registry", "127.0.0.1:5999", "--records", str(tmp_path / "releases")]
@@ -46,11 +49,13 @@ def world(tmp_path, monkeypatch):
 def test_a_release_pushes_pinned_tags_verifies_then_moves_and_records(world):
     happened, args, tmp_path = world
     assert main_module.main(args) == 0
-    first_verify = happened.index(("verify", "sha256:notebook"))
-    assert happened[first_verify + 1] == ("verify", "sha256:hub")
+    first_sbom = happened.index(("sbom", "sha256:notebook"))
+    assert happened[first_sbom : first_sbom + 4] == [
+        ("sbom", "sha256:notebook"), ("verify", "sha256:notebook"), ("sbom", "sha256:hub"), ("verify", "sha256:hub"),
+    ], "each image's SBOM attached, then verified, before any moving tag"  # fmt: skip
     moving = (":latest", f":{dt.datetime.now(dt.UTC).date().isoformat()}")
-    assert all(kind == "push" and not ref.endswith(moving) for kind, ref in happened[:first_verify])
-    moved = happened[first_verify + 2 :]
+    assert all(kind == "push" and not ref.endswith(moving) for kind, ref in happened[:first_sbom])
+    moved = happened[first_sbom + 4 :]
     assert len(moved) == 4 and all(kind == "push" and ref.endswith(moving) for kind, ref in moved), (
         "the date and latest of both images, last"
     )
@@ -59,13 +64,14 @@ def test_a_release_pushes_pinned_tags_verifies_then_moves_and_records(world):
 
     made = json.loads((tmp_path / "releases" / "1.4.0" / "manifest.json").read_text())
     assert made["images"]["hub"]["digest"] == "sha256:hub" and made["release"]["version"] == "1.4.0"
+    assert made["images"]["hub"]["sbom"] == "sha256:hub-sbom"
     assert (tmp_path / "releases" / "1.4.0" / "manifest.md").exists()
     assert (tmp_path / "values.yaml").read_text().count('tag: "1.4.0"') == 2
 
     record = read(tmp_path / "phases.json")
     assert record["outcome"] == "published"
     kinds = [p["kind"] for p in record["phases"]]
-    assert kinds == ["inspect", "inspect", *["push"] * 9, "verify", "verify", *["push"] * 4, "record"]
+    assert kinds == ["inspect", "inspect", *["push"] * 9, *["sbom", "verify"] * 2, *["push"] * 4, "record"]
     assert {p["outcome"] for p in record["phases"]} == {"passed"}
 
 

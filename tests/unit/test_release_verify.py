@@ -36,6 +36,7 @@ def fake_docker(monkeypatch):
         return "container-1" if command[:2] == ("docker", "run") else ""
 
     monkeypatch.setattr(verify, "run", run)
+    monkeypatch.setattr(verify, "check_sbom", lambda registry, image, ref: calls.append(("sbom", ref)))
     monkeypatch.setattr(verify.subprocess, "run", lambda *a, **k: type("Logs", (), {"stdout": "boom", "stderr": ""}))
     monkeypatch.setattr(verify, "START_TIMEOUT", 0.1)
     return calls
@@ -47,7 +48,8 @@ def test_an_image_that_does_not_start_is_refused_with_its_logs_and_removed(monke
     with pytest.raises(ReleaseError, match="127.0.0.1:5000/blsq/nb@sha256:abc did not start:\nboom"):
         verify.verify(Registry("127.0.0.1:5000"), image)
     assert calls[0] == ("docker", "pull", "-q", "127.0.0.1:5000/blsq/nb@sha256:abc")
-    assert calls[1][:5] == ("docker", "run", "-d", "--network", "host")
+    assert calls[1] == ("sbom", "127.0.0.1:5000/blsq/nb@sha256:abc"), "its SBOM checked against the pulled image"
+    assert calls[2][:5] == ("docker", "run", "-d", "--network", "host")
     assert calls[-1] == ("docker", "rm", "-f", "container-1")
 
 
@@ -55,5 +57,5 @@ def test_an_image_that_starts_is_verified_and_removed(monkeypatch):
     calls = fake_docker(monkeypatch)
     monkeypatch.setattr(verify, "answers_ok", lambda url: url.endswith("/hub/health"))
     verify.verify(Registry("127.0.0.1:5000"), Image("hub", "blsq/hub:dev", "blsq/hub", digest="sha256:def"))
-    assert "127.0.0.1:5000/blsq/hub@sha256:def" in calls[1]
+    assert "127.0.0.1:5000/blsq/hub@sha256:def" in calls[2]
     assert calls[-1] == ("docker", "rm", "-f", "container-1")
