@@ -55,7 +55,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# pip-compile keeps the versions a lock already pins unless its input moves them (delete the
+# pip-compile keeps the versions a lock already pins unless its inputs move them (delete the
 # lock first to re-resolve everything), and writes the sha256 of every file of every pinned
 # release, so every install runs with --require-hashes. The hub's lock comes first: the .venv's
 # (requirements.txt includes hub/requirements-local.in) has the hub's packages at its versions.
@@ -64,16 +64,29 @@ node_modules/.installed: package.json package-lock.json
 PIP_TOOLS := pip-tools==7.6.2
 LOCKS := hub/requirements.lock:hub/requirements.in hub/requirements-local.lock:hub/requirements-local.in \
 	requirements.lock:requirements.txt
-lock: ## re-resolve the hub's and the .venv's inputs into their locks, with hashes (needs the package index)
+# The notebook image's lock: the offline base's Jupyter stack and the OpenHexa layer together, on
+# Python 3.11 (the offline base's, as here), pip (the installer both images take first) and
+# rfc3987-syntax (the image installs, then removes it) included.
+NOTEBOOK_LOCK := jupyter/requirements.lock:jupyter/offline-base/requirements.txt,jupyter/requirements.txt
+# compile-locks LOCK:INPUT[,INPUT...]...,FLAGS: pip-compile each into its lock, with hashes.
+define compile-locks
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --disable-pip-version-check $(PIP_TOOLS)
-	for pair in $(LOCKS); do \
-	  CUSTOM_COMPILE_COMMAND="make lock" .lock-venv/bin/pip-compile --quiet --generate-hashes \
-	    --no-allow-unsafe --unsafe-package rfc3987-syntax --strip-extras --no-emit-index-url \
-	    --no-emit-find-links --output-file $${pair%%:*} $${pair#*:} || exit 1; \
+	for pair in $(1); do \
+	  CUSTOM_COMPILE_COMMAND="make $@" .lock-venv/bin/pip-compile --quiet --generate-hashes \
+	    $(2) --strip-extras \
+	    --no-emit-index-url --no-emit-find-links --output-file $${pair%%:*} $$(echo $${pair#*:} | tr , ' ') \
+	    || exit 1; \
 	  sed -i -e ':a' -e '/\\$$/{N;s/ *\\\n */ /;ba' -e '}' $${pair%%:*}; \
 	done
 	rm -rf .lock-venv
+endef
+
+lock: ## re-resolve the hub's and the .venv's inputs into their locks, with hashes (needs the package index)
+	$(call compile-locks,$(LOCKS),--no-allow-unsafe --unsafe-package rfc3987-syntax)
+
+lock-notebook: ## re-resolve the notebook image's inputs into jupyter/requirements.lock, with hashes
+	$(call compile-locks,$(NOTEBOOK_LOCK),--allow-unsafe)
 
 # The shell scripts: every *.sh, and those without the suffix (CI's entry, the offline base's).
 SHELL_SCRIPTS = $(shell git ls-files '*.sh') .ci/run jupyter/offline-base/fix-permissions jupyter/offline-base/run-one-constantly
@@ -131,9 +144,6 @@ down: ## remove the stack, its volume and every server it spawned
 
 build-notebook: docker-up ## build $(NOTEBOOK_IMAGE) (on the offline base when the upstream one cannot be pulled)
 	scripts/build-notebook.sh
-
-lock-notebook: docker-up ## re-resolve jupyter/requirements.txt into jupyter/requirements.lock
-	scripts/lock-notebook.sh
 
 release: setup docker-up ## gate on every tier, tag, publish to $(REGISTRY), verify, write releases/<tag>/ (python -m release)
 	@case "$(REGISTRY)" in localhost:5000|127.0.0.1:5000) scripts/registry.sh start 127.0.0.1:5000;; esac

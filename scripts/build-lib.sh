@@ -60,7 +60,8 @@ base_image() {
 
 # The Docker Stacks-compatible base of the notebook image (jupyter/offline-base/).
 offline_notebook_base() {
-  buildkit_build --quiet --build-arg "ROOTFS_IMAGE=$OFFLINE_ROOTFS" -t "$OFFLINE_BASE" jupyter/offline-base >&2
+  buildkit_build --quiet --build-arg "ROOTFS_IMAGE=$OFFLINE_ROOTFS" -t "$OFFLINE_BASE" \
+    -f jupyter/offline-base/Dockerfile jupyter >&2
   echo "$OFFLINE_BASE"
 }
 

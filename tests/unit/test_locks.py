@@ -88,14 +88,20 @@ def test_the_tier_says_which_python_production_runs(pytestconfig):
 def pip_installs(text: str) -> list[str]:
     """Each `pip install` command of a Makefile or Dockerfile, its continuation lines joined."""
     joined = re.sub(r"\\\n\s*", " ", text)
-    return [m.group(0) for m in re.finditer(r"pip install[^\n&;]*", joined)]
+    return [m.group(0) for m in re.finditer(r"pip\"? install[^\n&;]*", joined)]
 
 
-@pytest.mark.parametrize("path", ["Makefile", "hub/Dockerfile", "hub/offline-base/Dockerfile"])
-def test_every_hub_install_takes_a_lock_with_its_hashes_and_resolves_nothing(path):
-    """No fallback that strips hashes or resolves again: a lock, --require-hashes, --no-deps; only the
-    product itself (hub/, without dependencies) and the lock tool (`make lock`) are installed otherwise."""
-    installs = pip_installs((ROOT / path).read_text())
+INSTALLERS = ["Makefile", "hub/Dockerfile", "hub/offline-base/Dockerfile", "jupyter/Dockerfile",
+              "jupyter/offline-base/Dockerfile"]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", INSTALLERS)
+def test_every_install_takes_a_lock_with_its_hashes_and_resolves_nothing_else(path):
+    """No fallback that strips hashes or resolves again: every file checked against a lock's sha256; either
+    the whole lock with --no-deps, or the requirements constrained by the lock (-c, whose hashes pip 26.1+
+    applies); only the product itself (hub/, without dependencies) and the lock tool are installed otherwise."""
+    text = (ROOT / path).read_text()
+    installs = pip_installs(text)
     assert installs
     for install in installs:
         if "PIP_TOOLS" in install:
@@ -103,5 +109,16 @@ def test_every_hub_install_takes_a_lock_with_its_hashes_and_resolves_nothing(pat
         if install.rstrip().endswith(("-e hub", "/tmp/openhexa-hub")):
             assert "--no-deps" in install, install
             continue
-        assert "--require-hashes" in install and "--no-deps" in install, install
-        assert re.search(r"-r \S*requirements(-local)?\.lock\b", install), install
+        assert "--require-hashes" in install, install
+        whole = re.search(r"-r \S*(requirements(-local)?|pip)\.lock\b", install) and "--no-deps" in install
+        constrained = re.search(r"-c \S*requirements\.lock\b", install)
+        assert whole or constrained, install
+    assert "npm install" not in text, "npm ci, from package-lock.json"
+
+
+def test_the_notebook_lock_carries_a_hash_for_every_package():
+    lock = ROOT / "jupyter" / "requirements.lock"
+    text = lock.read_text()
+    assert text.count("sha256") >= len(pins(lock)) > 150
+    assert all(hashes(lock)[name] for name in pins(lock))
+    assert "pip" in pins(lock), "the installer the images take first"
