@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import release
-from release import ARTIFACTS, ReleaseError, chart_values, gate, manifest, registry, run, sbom, verify
+from release import ARTIFACTS, ReleaseError, chart_values, gate, manifest, registry, run, sbom, signing, verify
 from release.images import described, look_inside, release_images
 from release.oci import RegistryAPI
 from release.phases import Phases, say
@@ -37,6 +37,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--phases", type=Path, default=ARTIFACTS / "phases.json", help="where the phases go (JSON)")
     parser.add_argument("--skip-gates", action="store_true", help="for the release's own tests: a local registry only")
     parser.add_argument(
+        "--sign",
+        choices=("", "keyless"),
+        default=os.environ.get("SIGN", ""),
+        help="keyless: sign each digest and its SBOM and attest provenance with GitHub's OIDC (release.yml)",
+    )
+    parser.add_argument(
         "--phase",
         choices=("all", "gate", "publish"),
         default=os.environ.get("RELEASE_PHASE") or "all",
@@ -63,6 +69,7 @@ def release_with(args: argparse.Namespace, phases: Phases) -> str:
     if args.skip_gates and not target.local:
         raise ReleaseError("--skip-gates publishes untested images: only to a local registry, for tests")
 
+    identity = signing.workflow_identity() if args.sign and args.phase != "gate" else None  # refused at once
     status = run("git", "status", "--porcelain")
     gate.check_clean_tree(status, args.allow_dirty)
     commit = run("git", "rev-parse", "HEAD")
@@ -104,6 +111,10 @@ def release_with(args: argparse.Namespace, phases: Phases) -> str:
             image.sbom = sbom.attach(api, image.repository, image.digest, document)
         with phases.phase("verify", image.repository, f"verifying {verify.pinned(target, image)}"):
             verify.verify(target, image)
+        if identity:
+            with phases.phase("sign", image.repository, f"signing {verify.pinned(target, image)} and its SBOM"):
+                sbom_ref = f"{target.host}/{image.repository}@{image.sbom}"
+                signing.sign_and_check(verify.pinned(target, image), sbom_ref, commit, identity)
     registry.publish(target, images, registry.docker_push, registry.MOVING_STAGES, phases)
 
     with phases.phase("record", "manifest and chart values", "recording the release"):
@@ -113,6 +124,7 @@ def release_with(args: argparse.Namespace, phases: Phases) -> str:
             "commit": commit,
             "dirty": bool(status.strip()),
             "registry": target.host,
+            "signed_by": identity,
             "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         previous = manifest.previous_manifest(args.records, name)

@@ -21,7 +21,7 @@ import json
 import time
 from pathlib import Path
 
-KINDS = ("build", "tier", "inspect", "push", "sbom", "verify", "record")
+KINDS = ("build", "tier", "inspect", "push", "sbom", "verify", "sign", "record")
 
 
 def say(message: str) -> None:

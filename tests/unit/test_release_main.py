@@ -8,7 +8,7 @@ import json
 import pytest
 
 from harness import ROOT
-from release import ReleaseError, chart_values, gate, registry, sbom, verify
+from release import ReleaseError, chart_values, gate, registry, sbom, signing, verify
 from release.phases import read
 
 main_module = importlib.import_module("release.__main__")
@@ -141,3 +141,54 @@ def test_the_gate_then_the_publish_half_release_exactly_what_passed(world, monke
     assert made["tests"] == {tier: {"passed": 2, "failed": 0, "skipped": 0} for tier in gate.TIERS}
     assert made["chart"] == chart, "the manifest names the chart configuration the gate ran"
     assert read(tmp_path / "phases.json")["outcome"] == "published"
+
+
+GITHUB = {
+    "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.example",
+    "GITHUB_REPOSITORY": "BLSQ/openhexa-notebooks",
+    "GITHUB_REF": "refs/tags/v1.4.0",
+    "GITHUB_RUN_ID": "42",
+}
+
+
+def test_a_signed_release_signs_attests_and_verifies_each_digest_before_moving_tags(world, monkeypatch):
+    happened, args, tmp_path = world
+    for name, value in GITHUB.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(signing, "cosign", lambda *command: happened.append(("cosign", *command)) or "")
+    assert main_module.main([*args, "--sign", "keyless"]) == 0
+    identity = "https://github.com/BLSQ/openhexa-notebooks/.github/workflows/release.yml@refs/tags/v1.4.0"
+    who = ("--certificate-identity", identity, "--certificate-oidc-issuer", signing.ISSUER)
+    hub, hub_sbom = (
+        "127.0.0.1:5999/blsq/openhexa-jupyterhub@sha256:hub",
+        "127.0.0.1:5999/blsq/openhexa-jupyterhub@sha256:hub-sbom",
+    )
+    cosigned = [entry[1:] for entry in happened if entry[0] == "cosign" and entry[-1] in (hub, hub_sbom)]
+    assert cosigned[:2] == [("sign", "--yes", hub), ("sign", "--yes", hub_sbom)]
+    assert cosigned[2][:3] == ("attest", "--yes", "--type") and cosigned[2][-1] == hub
+    assert cosigned[3:] == [
+        ("verify", *who, hub),
+        ("verify", *who, hub_sbom),
+        ("verify-attestation", "--type", signing.PROVENANCE_TYPE, *who, hub),
+    ]
+    last_cosign = max(i for i, entry in enumerate(happened) if entry[0] == "cosign")
+    first_moving = min(i for i, entry in enumerate(happened) if entry[0] == "push" and entry[1].endswith(":latest"))
+    assert last_cosign < first_moving, "verified before any moving tag moves"
+    made = json.loads((tmp_path / "releases" / "1.4.0" / "manifest.json").read_text())
+    assert made["release"]["signed_by"] == identity
+
+
+def test_signing_outside_github_is_refused_before_anything_happens(world, monkeypatch):
+    happened, args, _ = world
+    monkeypatch.delenv("ACTIONS_ID_TOKEN_REQUEST_URL", raising=False)
+    with pytest.raises(ReleaseError, match="needs GitHub's OIDC token"):
+        main_module.main([*args, "--sign", "keyless"])
+    assert happened == []
+
+
+def test_the_provenance_names_the_workflow_run_and_the_commit():
+    predicate = signing.provenance(COMMIT, GITHUB)
+    (dependency,) = predicate["buildDefinition"]["resolvedDependencies"]
+    assert dependency["digest"] == {"gitCommit": COMMIT}
+    assert predicate["runDetails"]["builder"]["id"].endswith("/.github/workflows/release.yml@refs/tags/v1.4.0")
+    assert predicate["runDetails"]["metadata"]["invocationId"].endswith("/actions/runs/42")
