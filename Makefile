@@ -31,7 +31,7 @@ REGISTRY ?= localhost:5000
 export REGISTRY
 
 .PHONY: help setup lock lock-notebook lint test tiers test-unit test-hub test-image test-chart test-e2e browser build build-notebook \
-	build-hub chart-pull up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
+	build-hub chart-pull scan-config up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -151,6 +151,9 @@ release: setup docker-up ## gate on every tier, tag, publish to $(REGISTRY), ver
 
 release-gate: setup docker-up ## the release's first half: build and every tier; records what passed
 	$(PY) -m release --phase gate
+
+scan-config: setup ## grype's ignore rules (.grype.yaml) from security/allowlist.yaml, for the release's vulnerability gate
+	$(PY) scripts/grype_config.py
 
 release-publish: setup docker-up ## the release's second half: tag, publish, verify and record what the last gate passed
 	@case "$(REGISTRY)" in localhost:5000|127.0.0.1:5000) scripts/registry.sh start 127.0.0.1:5000;; esac

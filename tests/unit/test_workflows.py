@@ -289,7 +289,10 @@ def test_release_publishes_to_docker_hub():
     for _, step, args in make_steps(doc):
         for target in make_targets(args):
             phases.setdefault(target, []).append((step, args))
-    assert set(phases) == {"chart-pull", "release-gate", "release-publish"}, "it gates, then publishes, once each"
+    assert set(phases) == {"chart-pull", "release-gate", "scan-config", "release-publish"}, (
+        "gate, scan, publish: once each"
+    )
+    phases.pop("scan-config")
     (pull_step, _), (gate_step, _) = phases.pop("chart-pull")[0], phases["release-gate"][0]
     assert pull_step is gate_step and pull_step["run"].index("chart-pull") < pull_step["run"].index("release-gate"), (
         "the gate runs on the pinned chart's own hub configuration"
@@ -410,3 +413,26 @@ def test_the_workflows_run_productions_python(path):
         if step.get("uses", "").startswith("actions/setup-python@")
     ]
     assert all(version == production for version in versions), (path.name, versions)
+
+
+def test_the_release_scans_signs_attests_and_verifies_before_moving_tags():
+    doc = workflow("release.yml")
+    assert doc["permissions"]["id-token"] == "write", "keyless signing needs the workflow's OIDC token"
+    (job,) = doc["jobs"].values()
+    order = [step.get("uses", "").split("@")[0] or step.get("name") for step in job["steps"]]
+    scans = [step for step in job["steps"] if step.get("uses", "").startswith("anchore/scan-action@")]
+    assert {step["with"]["image"] for step in scans} == {
+        "blsq/openhexa-base-notebook:dev", "blsq/openhexa-jupyterhub:dev"
+    }, "every image the release publishes"  # fmt: skip
+    for step in scans:
+        assert step["with"]["severity-cutoff"] == "critical" and step["with"]["only-fixed"] is True
+        assert step["with"]["fail-build"] is True
+    config = next(i for i, (_, _, script) in enumerate(runs(doc)) if "make scan-config" in script)
+    gate = next(i for i, (_, _, script) in enumerate(runs(doc)) if "make release-gate" in script)
+    assert gate < config, "the allow-list's rules are written before the scans"
+    assert order.index("anchore/scan-action") > order.index("Gate (build and every tier)")
+    assert order.index("anchore/scan-action") < order.index("docker/login-action"), "scanned before any credential"
+    assert "sigstore/cosign-installer" in order
+    publish = next(step for step in job["steps"] if "release-publish" in step.get("run", ""))
+    assert publish["env"]["SIGN"] == "keyless", "the publish half signs, attests and verifies before moving tags"
+    assert order.index("sigstore/cosign-installer") < job["steps"].index(publish)
