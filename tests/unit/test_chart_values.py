@@ -606,9 +606,7 @@ def test_the_workflow_runs_project_commands():
     checks = [run for run in runs if "make test-unit" in run]
     assert checks, "the workflow runs the unit tier's chart checks"
     for run in checks:
-        assert run.index("make chart-pull") < run.index("make test-unit"), (
-            "on the pulled chart"
-        )
+        assert run.index("make chart-pull") < run.index("make test-unit"), "on the pulled chart"
         selected = re.search(r"-k '([^']+)'", run).group(1)
         assert "schema" in selected and "chart_upstream" in selected, selected
     assert any(".venv/bin/python chart-values/smoke.py" in run for run in runs)
