@@ -9,7 +9,8 @@
 # COMPOSE_PROJECT_NAME (default openhexa-notebooks) keeps stacks apart.
 # Secrets: HUB_API_TOKEN and CONFIGPROXY_AUTH_TOKEN from the environment, else from
 # OPENHEXA_SECRETS_FILE (default .stack-secrets.env, git-ignored, 0600), made once with
-# random values; the App's token is shown that once. Nothing in the repository is one.
+# random values; the App's token is shown that once (`up APP` shows it each time, with the rest of
+# what to set on your App). Nothing in the repository is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-openhexa-notebooks}
