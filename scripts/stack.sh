@@ -134,7 +134,7 @@ up_hub_for() {
   compose up -d --no-deps hub
   wait_for http://127.0.0.1:8001/hub/health "the hub"
   curl -fsS -o /dev/null --max-time "$APP_TIMEOUT" "$frontend/login" 2>/dev/null ||
-    echo "Note: your App's frontend at $frontend does not answer yet; people log in there." >&2
+    echo "Note: your App's frontend at $frontend did not answer within ${APP_TIMEOUT}s; people log in there." >&2
   cat <<MSG
 
 The hub is up for your OpenHexa App at $app (its frontend: $frontend):
