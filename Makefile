@@ -136,10 +136,12 @@ build: build-notebook build-hub ## build the project images, tagged $(IMAGE_PREF
 build-hub: docker-up ## build $(IMAGE_PREFIX)openhexa-jupyterhub:$(TAG) and its -local variant
 	scripts/build-hub.sh
 
-up: build ## start the mock App and the hub on this machine (docker-compose), print the URLs
-	scripts/stack.sh up
+# `make up APP=http://localhost:8000`: the hub alone, for your own OpenHexa App's backend there.
+APP ?=
+up: build ## start the mock App and the hub on this machine (docker-compose); APP=<your App's backend URL>: the hub alone, for it
+	scripts/stack.sh up $(APP)
 
-down: ## remove the stack, its volume and every server it spawned
+down: ## remove the stack, its volume and every server it spawned (never your own App)
 	scripts/stack.sh down
 
 build-notebook: docker-up ## build $(NOTEBOOK_IMAGE) (on the offline base when the upstream one cannot be pulled)

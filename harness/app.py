@@ -10,7 +10,7 @@ import requests
 import yaml
 
 from harness import ROOT
-from harness.net import free_port
+from harness.net import free_ports
 from harness.process import Process
 from harness.wait import wait_until
 
@@ -94,10 +94,19 @@ class MockApp:
         self.frontend_url = frontend_url
 
     @classmethod
-    def start(cls, log_dir: Path, hub_url: str = "http://127.0.0.1:9", hub_api_token: str = "", env=None) -> MockApp:
-        """Start it for ``hub_url`` (the hub's proxy), with its test switches on."""
-        port, frontend_port = free_port(), free_port()
-        url, frontend_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{frontend_port}"
+    def start(
+        cls,
+        log_dir: Path,
+        hub_url: str = "http://127.0.0.1:9",
+        hub_api_token: str = "",
+        env=None,
+        ports: tuple[int, int] | None = None,
+        host: str = "127.0.0.1",
+    ) -> MockApp:
+        """Start it for ``hub_url`` (the hub's proxy), with its test switches on (``env`` overrides any
+        setting); its backend and frontend on ``ports`` (default: free ones) of 127.0.0.1, reached as ``host``."""
+        port, frontend_port = ports or free_ports(2)
+        url, frontend_url = f"http://{host}:{port}", f"http://{host}:{frontend_port}"
         settings = {
             "NEW_FRONTEND_DOMAIN": frontend_url,
             "NOTEBOOKS_HUB_URL": f"{hub_url}/hub",
@@ -111,10 +120,11 @@ class MockApp:
         }
         process = Process.start(
             "mock App",
-            [sys.executable, "-m", "mockapp", "--port", str(port), "--backend-url", url],
+            [sys.executable, "-m", "mockapp", "--port", str(port), "--frontend-port", str(frontend_port),
+             "--backend-url", url],
             log_dir / "mockapp.log",
             env={**os.environ, "PYTHONPATH": str(ROOT), **settings, **(env or {})},
-        )
+        )  # fmt: skip
         app = cls(process, url, frontend_url)
         process.wait_ready(f"{frontend_url}/login")
         return app

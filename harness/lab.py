@@ -13,7 +13,7 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
 from harness.app import DEMO
-from harness.stack import APP_URL, HUB_URL
+from harness.stack import APP_FRONTEND_URL, APP_URL, HUB_URL
 
 LAB_TIMEOUT = 180  # a cold server start plus JupyterLab's first load on two cores
 
@@ -70,6 +70,21 @@ def open_own_lab(browser, who: str):
     """Log in to the App, then open the hub (the App's login sends the browser there): their JupyterLab."""
     log_in_to_app(browser, who, start=f"{APP_URL}/login?next={HUB_URL}/hub/")
     wait_for_lab(browser)
+
+
+def open_workspace_in_the_app(browser, workspace: str) -> str:
+    """The App's notebooks page of ``workspace``: it launches the server, polls until ready, then frames it.
+
+    Leaves the browser in JupyterLab inside the frame; returns the frame's URL.
+    """
+    browser.get(f"{APP_FRONTEND_URL}/workspaces/{workspace}/notebooks")
+    frame = wait(
+        browser, ready.presence_of_element_located((By.ID, "notebooks-frame")), "the App's notebooks iframe", 180
+    )
+    src = frame.get_attribute("src")
+    browser.switch_to.frame(frame)
+    wait_for_lab(browser)
+    return src
 
 
 def run_in_new_notebook(browser, code: str, expected: str, timeout: float = 120) -> str:

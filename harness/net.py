@@ -1,13 +1,15 @@
-"""Ports on 127.0.0.1 and HTTP stand-ins: what a test needs to listen and answer."""
+"""Ports on 127.0.0.1, who listens on them, and HTTP stand-ins: what a test needs to listen and answer."""
 
 from __future__ import annotations
 
 import contextlib
 import http.server
 import json
+import os
 import socket
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 
@@ -89,3 +91,23 @@ def answers_ok(url: str) -> bool:
         return requests.get(url, timeout=2, allow_redirects=False).status_code == 200
     except requests.RequestException:
         return False
+
+
+LISTEN = "0A"  # a socket's state in /proc/net/tcp: listening
+
+
+def listening_pids(port: int) -> set[int]:
+    """The processes that listen on TCP ``port`` in this network namespace (the host's, which host-network
+    containers share), from /proc: root sees every process's."""
+    sockets = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                sockets.add(f"socket:[{fields[9]}]")
+    pids = set()
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):  # a process or descriptor gone meanwhile
+            if os.readlink(fd) in sockets:
+                pids.add(int(fd.parts[2]))
+    return pids

@@ -1,4 +1,4 @@
-"""The docker-compose stack of `make up`, under a project name of its own."""
+"""The docker-compose stack of `make up` (or the hub alone, for an App of your own), under a project name of its own."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class Stack(HubServers):
     api_token: str = field(default_factory=lambda: os.urandom(16).hex())  # this run's, as make up makes its own
     proxy_token: str = field(default_factory=lambda: os.urandom(16).hex())
     buckets: Path = Path("/tmp/openhexa-e2e-buckets")  # the 'local' engine's bucket folders
+    said: str = ""  # what `make up` printed
 
     @property
     def env(self) -> dict:
@@ -46,11 +47,14 @@ class Stack(HubServers):
         return result.stdout + result.stderr
 
     @classmethod
-    def up(cls) -> Stack:
-        stack = cls()
-        stack.down()  # leftovers of an interrupted run
-        stack.script("up")
-        return stack
+    def up(cls, app: str | None = None, **fields) -> Stack:
+        return cls(**fields).start(app)
+
+    def start(self, app: str | None = None) -> Stack:
+        """`make up`, or with ``app`` (your own App's backend) `make up APP=<app>`: the hub alone."""
+        self.down()  # leftovers of an interrupted run
+        self.said = self.script("up", *([app] if app else []))
+        return self
 
     def down(self):
         self.script("down", check=False)

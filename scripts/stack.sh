@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The docker-compose stack: the mock OpenHexa App on 127.0.0.1:8000 (its frontend on :3000), the hub on 127.0.0.1:8001.
 #   scripts/stack.sh up     start it (images must be built: `make up` builds them) and wait for it
+#   scripts/stack.sh up APP the hub alone, for your own OpenHexa App whose backend is at APP (`make up
+#                           APP=http://localhost:8000`): the App must answer first; prints what to set on it
 #   scripts/stack.sh down   remove it: containers, the hub's volume, every server the hub spawned and their volumes
 #   scripts/stack.sh logs   every container's log, spawned servers included
 #   scripts/stack.sh secrets  make this stack's secrets if there are none yet
 # COMPOSE_PROJECT_NAME (default openhexa-notebooks) keeps stacks apart.
 # Secrets: HUB_API_TOKEN and CONFIGPROXY_AUTH_TOKEN from the environment, else from
 # OPENHEXA_SECRETS_FILE (default .stack-secrets.env, git-ignored, 0600), made once with
-# random values; the App's token is shown that once. Nothing in the repository is one.
+# random values; the App's token is shown that once (`up APP` shows it each time, with the rest of
+# what to set on your App). Nothing in the repository is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-openhexa-notebooks}
@@ -26,6 +29,63 @@ export OPENHEXA_BUCKETS=${OPENHEXA_BUCKETS:-$PWD/.buckets}
 # What this stack's hub started: servers (by label) and workspace volumes (by name).
 spawned() { docker ps -aq --filter label=org.openhexa.notebooks=server --filter "label=org.openhexa.notebooks.stack=$OPENHEXA_STACK"; }
 volumes() { docker volume ls -q --filter "name=^${OPENHEXA_STACK}-(home|workspace)-"; }
+
+die() {
+  echo "make up: $*" >&2
+  exit 1
+}
+
+# This stack's service, when its container runs.
+running() {
+  docker ps -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME" \
+    --filter "label=com.docker.compose.service=$1"
+}
+
+# The ports a service binds on 127.0.0.1 (docker-compose.yaml) must be free, unless that
+# service of this stack holds them already. Arguments: the service, then port:what pairs.
+ports_free() {
+  local service=$1 entry port
+  shift
+  [ -z "$(running "$service")" ] || return 0
+  for entry in "$@"; do
+    port=${entry%%:*}
+    if timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; then
+      die "port $port on 127.0.0.1 (${entry#*:}) is taken by another program.$PORT_HINT"
+    fi
+  done
+}
+
+hub_ports_free() {
+  PORT_HINT=" \`make down\` removes this project's stack; stop any other first."
+  ports_free hub "8001:the hub" "8081:the hub's API" "8002:the proxy's API"
+}
+
+# Your own App: its backend must answer GET /login with the redirect to its frontend's
+# /login (the App's core/urls.py, to NEW_FRONTEND_DOMAIN), which tells where its frontend is.
+APP_TIMEOUT=5
+app_frontend() {
+  local app=$1 answer status location error
+  [[ $app =~ ^https?://[^/?#@]+$ ]] ||
+    die "APP=$app is not the address of an App: give your OpenHexa App's backend as the browser reaches it, e.g. APP=http://localhost:8000"
+  answer=$(curl -s -o /dev/null --max-time "$APP_TIMEOUT" -w '%{http_code} %{redirect_url}\n%{errormsg}' "$app/login" || true)
+  status=${answer%% *}
+  location=${answer#* }
+  location=${location%%$'\n'*}
+  error=${answer#*$'\n'}
+  if [ "$status" = 000 ]; then
+    die "no OpenHexa App answers at $app (GET $app/login: ${error:-no answer}). Start your App first, or check APP."
+  fi
+  if [[ ! $status =~ ^30[1278]$ || ! $location =~ ^(https?://[^/?#]+)/login ]]; then
+    local hint="APP is the App's backend (Django, :8000), not its frontend."
+    # Django answers 400 to a host name outside ALLOWED_HOSTS (the App's: BASE_HOSTNAME, localhost).
+    [ "$status" != 400 ] || hint="A 400 is Django refusing that host name: give the App as the browser reaches it (its BASE_HOSTNAME, e.g. http://localhost:8000)."
+    die "$app answers, but not as the OpenHexa App's backend: GET $app/login gave HTTP $status${location:+ to $location}, where the App redirects to its frontend's /login (NEW_FRONTEND_DOMAIN). $hint"
+  fi
+  echo "${BASH_REMATCH[1]}"
+}
+
+# A setting of the running hub, as its container has it.
+hub_env() { docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$(running hub)" | sed -n "s/^$1=//p"; }
 
 wait_for() {
   local url=$1 what=$2
@@ -65,11 +125,55 @@ MSG
   set +a
 }
 
+# The hub alone, for your own App: its backend ($1) and its frontend ($2).
+up_hub_for() {
+  local app=$1 frontend=$2
+  secrets
+  # The hub's App: its backend for the hub, the servers and browsers, its frontend's login page.
+  export OPENHEXA_APP_URL=$app OPENHEXA_APP_BROWSER_URL=$app OPENHEXA_APP_FRONTEND_URL=$frontend
+  compose up -d --no-deps hub
+  wait_for http://127.0.0.1:8001/hub/health "the hub"
+  curl -fsS -o /dev/null --max-time "$APP_TIMEOUT" "$frontend/login" 2>/dev/null ||
+    echo "Note: your App's frontend at $frontend did not answer within ${APP_TIMEOUT}s; people log in there." >&2
+  cat <<MSG
+
+The hub is up for your OpenHexa App at $app (its frontend: $frontend):
+  the hub:  http://localhost:8001/hub/
+  log in on your App's frontend ($frontend/), then open a workspace's notebooks.
+
+Set these on your App (its .env), then restart it:
+  NOTEBOOKS_HUB_URL=http://127.0.0.1:8001/hub
+  NOTEBOOKS_URL=http://localhost:8001
+  HUB_API_TOKEN=$HUB_API_TOKEN
+  DEFAULT_WORKSPACE_IMAGE=$(hub_env APP_DEFAULT_IMAGE)
+  STORAGE_BACKEND=fs
+  WORKSPACE_STORAGE_LOCATION=/data
+
+DEFAULT_WORKSPACE_IMAGE is the App's default; this hub runs $(hub_env NOTEBOOK_IMAGE) for it.
+STORAGE_BACKEND=fs, the App's default, keeps workspace buckets as folders ('local' engine) in the
+App's /data; WORKSPACE_STORAGE_LOCATION is that folder as this machine sees it: /data for an App
+run on this machine, the folder mounted at /data for an App in a container.
+Your App's backend calls the hub at 127.0.0.1:8001: run it on this machine or on the host network
+(in a container on a bridge network, 127.0.0.1 is the container itself).
+Use localhost (not 127.0.0.1) in the browser: the App and the hub share cookies by host.
+\`make down\` removes the hub and its servers; your App keeps running.
+MSG
+}
+
 case "${1:-}" in
   secrets)
     secrets
     ;;
   up)
+    if [ -n "${2:-}" ]; then
+      frontend=$(app_frontend "${2%/}") # before anything starts: the App must answer
+      hub_ports_free
+      up_hub_for "${2%/}" "$frontend"
+      exit 0
+    fi
+    hub_ports_free
+    PORT_HINT=" If your own OpenHexa App runs there, start the hub alone for it: make up APP=http://localhost:8000"
+    ports_free app "8000:the mock App" "3000:the mock App's frontend"
     secrets
     compose up -d
     wait_for http://127.0.0.1:3000/login "the mock App"

@@ -141,10 +141,13 @@ def reliability_marker(item):
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
 def pytest_collection_modifyitems(items):
-    """Reliability rows become markers; tests marked ``last`` run after the others of their session (they
-    read what the others left)."""
+    """Reliability rows become markers; tests marked ``first`` run before the others of their session (they
+    need ports the session's stack holds once up), those marked ``last`` after them (they read what the
+    others left)."""
     for item in items:
         marker = reliability_marker(item)
         if marker is not None:
             item.add_marker(marker)
-    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
+    items.sort(
+        key=lambda item: (item.get_closest_marker("last") is not None) - (item.get_closest_marker("first") is not None)
+    )

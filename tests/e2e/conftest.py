@@ -57,7 +57,13 @@ def stack(server_logs):
 
 
 @pytest.fixture
-def browser(request, stack):
+def stack_logs(stack):
+    """Every log of the stack under test, for a failing browser test (a module may give its own)."""
+    return stack.logs
+
+
+@pytest.fixture
+def browser(request, stack_logs):
     """A fresh headless Chromium; on failure it leaves a screenshot, the page and every log."""
     driver = new_browser()
     yield driver
@@ -68,5 +74,5 @@ def browser(request, stack):
             driver.save_screenshot(str(folder / "screenshot.png"))
             (folder / "page.html").write_text(driver.page_source)
             (folder / "url.txt").write_text(driver.current_url + "\n")
-        (folder / "containers.log").write_text(stack.logs())
+        (folder / "containers.log").write_text(stack_logs())
     driver.quit()

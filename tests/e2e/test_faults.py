@@ -9,7 +9,15 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 
 from harness.app import DEMO
-from harness.lab import log_in_to_app, notebook_source, open_own_lab, save_notebook, server_session, wait, wait_for_lab
+from harness.lab import (
+    log_in_to_app,
+    notebook_source,
+    open_own_lab,
+    open_workspace_in_the_app,
+    save_notebook,
+    server_session,
+    wait,
+)
 from harness.stack import APP_FRONTEND_URL, HUB_URL
 from harness.wait import wait_until
 
@@ -34,10 +42,7 @@ def no_servers(stack):
 
 def open_workspace(browser):
     """Open the workspace as people do: the App's page, which starts the server and frames it."""
-    browser.get(f"{APP_FRONTEND_URL}/workspaces/{WORKSPACE}/notebooks")
-    frame = wait(browser, ready.presence_of_element_located((By.ID, "notebooks-frame")), "the notebooks iframe", 180)
-    browser.switch_to.frame(frame)
-    wait_for_lab(browser)
+    open_workspace_in_the_app(browser, WORKSPACE)
     browser.switch_to.default_content()
 
 

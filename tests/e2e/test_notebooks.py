@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 
 from harness.app import DEMO, FIXTURES, app_session, launch_notebook_server
-from harness.lab import log_in_to_app, open_own_lab, run_in_new_notebook, wait, wait_for_lab
+from harness.lab import log_in_to_app, open_own_lab, open_workspace_in_the_app, run_in_new_notebook, wait, wait_for_lab
 from harness.stack import APP_FRONTEND_URL, APP_URL, HUB_URL
 from harness.wait import wait_until
 
@@ -50,21 +50,9 @@ def test_a_notebook_sees_the_default_credentials(browser):
     run_in_new_notebook(browser, "import os; print(os.environ['HEXA_NOTEBOOKS_GREETING'])", greeting)
 
 
-def open_workspace_in_the_app(browser, workspace: str = WORKSPACE):
-    """The App's notebooks page: it launches the server, polls until ready, then frames it."""
-    browser.get(f"{APP_FRONTEND_URL}/workspaces/{workspace}/notebooks")
-    frame = wait(
-        browser, ready.presence_of_element_located((By.ID, "notebooks-frame")), "the App's notebooks iframe", 180
-    )
-    src = frame.get_attribute("src")
-    browser.switch_to.frame(frame)
-    wait_for_lab(browser)
-    return src
-
-
 def test_a_workspace_opens_in_the_apps_iframe_with_its_credentials(browser):
     log_in_to_app(browser, "alice")
-    open_workspace_in_the_app(browser)
+    open_workspace_in_the_app(browser, WORKSPACE)
     password = WORKSPACE_ENV["WORKSPACE_DATABASE_PASSWORD"]
     output = run_in_new_notebook(
         browser,
@@ -144,7 +132,7 @@ def api_token(cookies: dict, name: str) -> str:
 
 def test_logging_out_of_the_app_stops_servers_and_voids_hub_cookies_and_tokens(browser, stack):
     log_in_to_app(browser, "alice")
-    open_workspace_in_the_app(browser)
+    open_workspace_in_the_app(browser, WORKSPACE)
     browser.switch_to.default_content()
     browser.get(f"{HUB_URL}/hub/home")
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
@@ -166,7 +154,7 @@ def test_logging_out_of_the_app_stops_servers_and_voids_hub_cookies_and_tokens(b
 
 def test_a_mixed_case_email_opens_a_workspace_through_the_apps_launch_flow(browser, stack):
     log_in_to_app(browser, "mixed")
-    src = open_workspace_in_the_app(browser)
+    src = open_workspace_in_the_app(browser, WORKSPACE)
     # The URL the App builds: the email as stored, the part before @ percent-encoded.
     assert src == f"{HUB_URL}/user/Mixed.Case%2Btag@openhexa.test/{WORKSPACE}/"
     output = run_in_new_notebook(browser, "import os; print(os.environ['JUPYTERHUB_USER'])", MIXED)
@@ -180,7 +168,7 @@ def test_a_local_bucket_is_the_workspace_folder(browser, stack):
     """The 'local' engine: the App's folder of the bucket, on this machine, bound into the server."""
     bucket = stack.buckets / WORKSPACE_ENV["WORKSPACE_BUCKET_NAME"]
     log_in_to_app(browser, "alice")
-    open_workspace_in_the_app(browser)  # the App creates the bucket's folder when it answers
+    open_workspace_in_the_app(browser, WORKSPACE)  # the App creates the bucket's folder when it answers
     (bucket / "from-the-app.csv").write_text("district,cases\nKindia,12\n")
     code = (
         "import pathlib; w = pathlib.Path('/home/jovyan/workspace');"

@@ -1,7 +1,11 @@
-"""`make up`'s stack as `docker ps` shows it: every container healthy within a minute of its start."""
+"""`make up`'s stack as `docker ps` shows it: every container healthy within a minute of its start; a second
+`make up` beside it stops, naming the port it holds."""
 
 import datetime as dt
 
+import pytest
+
+from harness.stack import APP_URL, Stack
 from harness.wait import wait_until
 
 WITHIN = 60  # seconds from a container's start to its first passing healthcheck
@@ -25,3 +29,15 @@ def test_every_container_of_the_stack_turns_healthy_within_a_minute(stack, docke
 
         left = max(WITHIN - started_seconds_ago(container), 5)
         wait_until(healthy, f"the stack's {service} to be healthy within {WITHIN}s of its start", left, interval=1)
+
+
+@pytest.mark.parametrize("app", [None, APP_URL], ids=["the-mock", "your-own-app"])
+def test_make_up_stops_naming_the_hubs_port_when_another_program_holds_it(stack, docker_client, app):
+    beside = Stack(project="openhexa-e2e-beside")  # the session's stack holds 8001
+    try:
+        said = beside.script("up", *([app] if app else []), check=False)
+        assert "port 8001 on 127.0.0.1 (the hub) is taken by another program" in said
+        project = f"com.docker.compose.project={beside.project}"
+        assert not docker_client.containers.list(all=True, filters={"label": project}), "it started something"
+    finally:
+        beside.down()
