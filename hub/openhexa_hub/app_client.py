@@ -14,6 +14,12 @@ person sees without looking at HTTP details:
   ``status`` says which.
 - :class:`AppUnavailable`: anything else: refused connection, timeout, 5xx,
   another 4xx, HTML, invalid JSON, JSON of the wrong shape.
+
+A timeout is the App's fault only when the hub was not the one too busy to read the answer:
+the client measures how late the hub's own event loop runs (:class:`LoopLag`), and a call that
+timed out while the loop lagged is asked again, at most :data:`LAG_RETRIES` times, before
+anyone is told the App is unavailable. A refused connection, an error status or a timeout on
+a loop that kept time is the App's, at once.
 - :class:`AnswerTooLarge`: an answer over :data:`MAX_ANSWER_BYTES`, never held whole
   in memory (the App's answers are a few kilobytes).
 
@@ -26,16 +32,25 @@ Nothing here logs a response body: bodies carry credentials.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
+import weakref
+from collections import deque
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 from tornado.httpclient import HTTPClientError, HTTPRequest
-from tornado.simple_httpclient import SimpleAsyncHTTPClient
+from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
 
 SESSION_COOKIE = "sessionid"
+# The hub's own event loop: how often its lateness is measured, how late counts as the hub's
+# lag (beyond a busy moment), and how many more times a call that timed out meanwhile is made.
+LAG_PROBE = 0.1
+LAG_TOLERANCE = 0.5
+LAG_RETRIES = 2
 # The largest answer the hub reads from the App; beyond it the call fails (the App's
 # answers are a few kilobytes; files for a server must fit in its environment anyway).
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -67,6 +82,10 @@ class AppRefused(AppError):
 
 class AppUnavailable(AppError):
     """The App could not be reached or answered something unusable."""
+
+
+class CallTimedOut(AppError):
+    """A call timed out: the App's fault unless the hub's own loop lagged meanwhile (post_json decides)."""
 
 
 class AnswerTooLarge(AppError):
@@ -108,6 +127,38 @@ class AppCookies:
         return "; ".join(morsel.OutputString() for morsel in jar.values())
 
 
+class LoopLag:
+    """How late an event loop runs its callbacks: a probe sleeps :data:`LAG_PROBE` seconds again and
+    again and records by how much it woke late (one per loop, started on first use; ten cheap
+    wake-ups a second)."""
+
+    _of_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __init__(self):
+        self.samples: deque[tuple[float, float]] = deque(maxlen=600)  # (woke at, seconds late)
+        self._task = asyncio.get_running_loop().create_task(self._probe())
+
+    @classmethod
+    def here(cls) -> LoopLag:
+        loop = asyncio.get_running_loop()
+        if loop not in cls._of_loop:
+            cls._of_loop[loop] = cls()
+        return cls._of_loop[loop]
+
+    async def _probe(self):
+        while True:
+            start = time.monotonic()
+            await asyncio.sleep(LAG_PROBE)
+            woke = time.monotonic()
+            self.samples.append((woke, woke - start - LAG_PROBE))
+
+    async def worst_since(self, since: float) -> float:
+        """The most the loop ran late since ``since`` (``time.monotonic()``); lets the probe run first."""
+        for _ in range(3):  # a probe that woke with us records its sample before we read them
+            await asyncio.sleep(0)
+        return max((late for woke, late in self.samples if woke >= since), default=0.0)
+
+
 def new_http_client() -> SimpleAsyncHTTPClient:
     """A tornado client of its own for one call, whatever client the process is configured with.
 
@@ -142,7 +193,26 @@ class AppClient:
         referer: str,
         form: dict[str, str] | None = None,
     ) -> dict:
-        """POST to ``url`` with the person's cookies; return the JSON object answered."""
+        """POST to ``url`` with the person's cookies; return the JSON object answered.
+
+        A timeout while the hub's own loop lagged (:class:`LoopLag`) is the hub's, not the App's:
+        the call is made again, at most :data:`LAG_RETRIES` times."""
+        lag = LoopLag.here()
+        for attempt in range(LAG_RETRIES + 1):
+            started = time.monotonic()
+            try:
+                return await self._post_json_once(url, cookies, referer, form)
+            except CallTimedOut as lagged:
+                late = await lag.worst_since(started)
+                if late < LAG_TOLERANCE or attempt == LAG_RETRIES:
+                    raise AppUnavailable(str(lagged)) from None
+                self.log.warning(
+                    "The hub's event loop ran %.1fs late while it waited for %s: asking again (%d of %d)",
+                    late, url, attempt + 1, LAG_RETRIES,
+                )  # fmt: skip
+        raise AssertionError("unreachable")
+
+    async def _post_json_once(self, url: str, cookies: AppCookies, referer: str, form: dict[str, str] | None) -> dict:
         body = bytearray()
         too_large = False
 
@@ -182,6 +252,8 @@ class AppClient:
         except HTTPClientError as error:  # timeouts surface as code 599
             if too_large:
                 raise AnswerTooLarge(f"{url} answered more than {MAX_ANSWER_BYTES} bytes") from None
+            if isinstance(error, HTTPTimeoutError):
+                raise CallTimedOut(f"{url}: {error}") from None
             raise AppUnavailable(f"{url}: {error}") from None
         except OSError as error:  # refused connection, unknown host
             raise AppUnavailable(f"{url}: {error.__class__.__name__}: {error}") from None

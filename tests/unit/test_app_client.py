@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient
 
-from harness.net import StandInServer
+from harness.net import StandInServer, free_port
+from openhexa_hub import app_client
 from openhexa_hub.app_client import (
     MAX_ANSWER_BYTES,
     AnswerTooLarge,
@@ -81,3 +83,51 @@ def test_statuses_mean_the_same_under_each_client(configured, status, error):
     headers = {"Location": "/login"} if status == 302 else {}
     with StandInServer(lambda request: (status, headers, {})) as app, pytest.raises(error):
         call(app.url)
+
+
+# -- a hub too busy to read the App's answer is not an App that does not answer ---------------
+
+
+def lagging_call(url: str, stall: float, connect_timeout: float = 1, read_timeout: float = 2) -> dict:
+    """The App call while the hub's own loop is blocked for ``stall`` seconds right after it starts."""
+
+    async def impl():
+        client = AppClient(connect_timeout=connect_timeout, read_timeout=read_timeout, log=logging.getLogger("t"))
+        if stall:
+            asyncio.get_running_loop().call_later(0.05, time.sleep, stall)  # the hub's own work, blocking
+        return await client.post_json(f"{url}/notebooks/authenticate/", COOKIES, "http://hub.test/hub/login")
+
+    return asyncio.run(impl())
+
+
+def answer_after(seconds: float):
+    def answer(request):
+        time.sleep(seconds)
+        return 200, {}, {"username": "alice@openhexa.test"}
+
+    return answer
+
+
+def test_a_call_that_times_out_while_the_hubs_loop_stalls_is_asked_again_not_refused(caplog):
+    with StandInServer(answer_after(0.3)) as app:
+        assert lagging_call(app.url, stall=3) == {"username": "alice@openhexa.test"}
+    assert len(app.requests) == 2, "asked once more"
+    assert "event loop ran" in caplog.text
+
+
+def test_a_silent_app_is_still_unavailable_when_the_hub_keeps_time():
+    with StandInServer(answer_after(4)) as app, pytest.raises(AppUnavailable, match="Timeout"):
+        started = time.monotonic()
+        lagging_call(app.url, stall=0, read_timeout=1)
+    assert len(app.requests) == 1 and time.monotonic() - started < 3, "refused at once, not asked again"
+
+
+def test_a_silent_app_is_unavailable_after_a_bounded_number_of_asks_even_while_the_hub_lags():
+    with StandInServer(answer_after(30)) as app, pytest.raises(AppUnavailable, match="Timeout"):
+        lagging_call(app.url, stall=2, read_timeout=1)
+    assert len(app.requests) <= 1 + app_client.LAG_RETRIES
+
+
+def test_an_app_that_is_down_is_unavailable_at_once_even_while_the_hub_lags():
+    with pytest.raises(AppUnavailable, match="ConnectionRefused"):
+        lagging_call(f"http://127.0.0.1:{free_port()}", stall=2)
