@@ -14,10 +14,11 @@ fi
 git config user.name "github-actions[bot]"
 git config user.email "41898282+github-actions[bot]@users.noreply.github.com"
 git switch --create "$branch"
-git commit --quiet --message "Notebook image: datascience-notebook $tag" -- jupyter/Dockerfile
+git commit --quiet --message "Bases: datascience-notebook $tag, by digest" -- jupyter/Dockerfile hub/Dockerfile
 git push --quiet origin "$branch"
 gh pr create --head "$branch" --title "Notebook image: datascience-notebook $tag" --body \
-  "Moves the notebook image's base to \`quay.io/jupyter/datascience-notebook:$tag\`, the newest date tag \
-Jupyter Docker Stacks published. The weekly workflow built the image on it and ran the image tier \
+  "Pins the notebook image's base to \`quay.io/jupyter/datascience-notebook:$tag\`, the newest date tag \
+Jupyter Docker Stacks published, and both bases to the digests quay.io gives their tags (a tag that moved \
+shows here as a new digest). The weekly workflow built the image on it and ran the image tier \
 before opening this. Pull requests opened with the workflow's token start no workflow of their own: \
 close and reopen this one to run CI on it."

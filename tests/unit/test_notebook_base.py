@@ -7,7 +7,9 @@ from harness import ROOT
 from scripts import notebook_base
 
 WORKFLOW = ROOT / ".github" / "workflows" / "notebook-base.yml"
-TAGS = ["latest", "python-3.13", "2026-11-16", "lab-4.5.0", "2026-11-23", "2026-11-23-x", "hub-5.5.4"]
+NAMES = ["latest", "python-3.13", "2026-11-16", "lab-4.5.0", "2026-11-23", "2026-11-23-x", "hub-5.5.4"]
+TAGS = {name: f"sha256:{i:064x}" for i, name in enumerate(NAMES)}  # quay's tags and their manifests' digests
+NEWEST = TAGS["2026-11-23"]
 
 
 def test_the_base_is_datascience_notebook_at_a_date_tag():
@@ -29,23 +31,53 @@ def test_an_update_moves_only_the_pin(tmp_path):
     assert notebook_base.update(dockerfile, TAGS) == "2026-11-23"
     updated = dockerfile.read_text()
     assert notebook_base.pinned(updated) == ("quay.io/jupyter/datascience-notebook", "2026-11-23")
+    assert notebook_base.pinned_digest(updated) == NEWEST
     changed = [(a, b) for a, b in zip(stale.splitlines(), updated.splitlines(), strict=True) if a != b]
-    assert [b for _, b in changed] == ["ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23"]
+    assert [b for _, b in changed] == [f"ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23@{NEWEST}"]
 
 
 def test_no_update_when_the_pin_is_the_newest(tmp_path):
     dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text("ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23\nFROM ${BASE_IMAGE}\n")
+    dockerfile.write_text(
+        f"ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23@{NEWEST}\nFROM ${{BASE_IMAGE}}\n"
+    )
     assert notebook_base.update(dockerfile, TAGS) is None
-    assert notebook_base.update(dockerfile, ["2026-11-16"]) is None, "never backwards"
+    assert notebook_base.update(dockerfile, {"2026-11-16": TAGS["2026-11-16"], "2026-11-23": NEWEST}) is None, (
+        "never backwards"
+    )
     assert "2026-11-23" in dockerfile.read_text()
     with pytest.raises(SystemExit, match="no date tag"):
-        notebook_base.update(dockerfile, ["latest"])
+        notebook_base.update(dockerfile, {"latest": NEWEST})
+
+
+def test_a_pin_without_its_digest_or_a_moved_tag_is_pinned_to_the_registrys_digest(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23\nFROM ${BASE_IMAGE}\n")
+    assert notebook_base.update(dockerfile, TAGS) == "2026-11-23"
+    assert notebook_base.pinned_digest(dockerfile.read_text()) == NEWEST
+    moved = {**TAGS, "2026-11-23": "sha256:" + "f" * 64}
+    assert notebook_base.update(dockerfile, moved) == "2026-11-23", "a tag that moved is proposed, not followed"
+    assert notebook_base.pinned_digest(dockerfile.read_text()) == "sha256:" + "f" * 64
+
+
+def test_the_hub_base_is_pinned_to_the_digest_of_the_charts_tag(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "ARG HUB_BASE_IMAGE=quay.io/jupyterhub/k8s-hub:4.4.0\n\nFROM ${HUB_BASE_IMAGE} AS production\n"
+    )
+    digest = "sha256:" + "a" * 64
+    assert notebook_base.pin_digest(dockerfile, {"4.4.0": digest, "4.3.5": "sha256:" + "b" * 64}) == digest
+    assert dockerfile.read_text().startswith(f"ARG HUB_BASE_IMAGE=quay.io/jupyterhub/k8s-hub:4.4.0@{digest}\n")
+    assert notebook_base.pin_digest(dockerfile, {"4.4.0": digest}) is None
+    with pytest.raises(SystemExit, match="no tag 4.4.0"):
+        notebook_base.pin_digest(dockerfile, {"4.3.5": digest})
 
 
 def test_only_date_tags_are_written():
     with pytest.raises(ValueError, match="not a date tag"):
         notebook_base.with_tag("ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23\n", "latest")
+    with pytest.raises(ValueError, match="not a sha256 digest"):
+        notebook_base.with_pin("ARG BASE_IMAGE=quay.io/x/y:1\n", "2", "md5:00")
 
 
 def test_the_weekly_workflow_tests_the_new_base_before_proposing_it():
