@@ -34,6 +34,7 @@ DRY_MARKERS = (
     "tier test-unit",
     "tier test-hub",
     "tier test-image",
+    "tier test-chart",
     "tier test-e2e",
     "pushing 127.0.0.1:5999/blsq/openhexa-base-notebook:0123456789ab",
     "pushing 127.0.0.1:5999/blsq/openhexa-jupyterhub:0123456789ab",
@@ -43,7 +44,7 @@ DRY_MARKERS = (
 # What a dry run's stand-in release records: a phase per marker above, a tenth of a second each.
 DRY_PHASES = (
     ("build", "build"), ("tier", "lint"), ("tier", "test-unit"), ("tier", "test-hub"), ("tier", "test-image"),
-    ("tier", "test-e2e"),
+    ("tier", "test-chart"), ("tier", "test-e2e"),
     ("push", "127.0.0.1:5999/blsq/openhexa-base-notebook:0123456789ab"),
     ("push", "127.0.0.1:5999/blsq/openhexa-jupyterhub:0123456789ab"),
     ("verify", "blsq/openhexa-base-notebook"),

@@ -58,7 +58,8 @@ def build_lines(part: dict) -> list[str]:
 
 
 def release_lines(part: dict) -> list[str]:
-    keys = ["build", "lint", "test-unit", "test-hub", "test-image", "test-e2e", "gate", "push", "verify"]
+    keys = ["build", "lint", "test-unit", "test-hub", "test-image", "test-chart", "test-e2e", "gate", "push", "sbom",
+            "verify"]  # fmt: skip
     rows = [
         [kind + ("" if run["ok"] else " (failed)"), *(fmt(run["phases"].get(k)) for k in keys),
          fmt(run["setup"]["seconds"]), fmt(run["make_release_seconds"])]

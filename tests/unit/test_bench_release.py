@@ -74,10 +74,11 @@ def test_a_dry_run_records_the_phases_the_report_shows(tmp_path):
         "test-unit",
         "test-hub",
         "test-image",
+        "test-chart",
         "test-e2e",
         "push",
         "verify",
         "gate",
     }
-    assert grouped["gate"] == 0.6 and grouped["push"] == 0.2
-    assert len(DRY_PHASES) == 9
+    assert grouped["gate"] == 0.7 and grouped["push"] == 0.2
+    assert len(DRY_PHASES) == 10
