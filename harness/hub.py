@@ -24,6 +24,10 @@ HUB_TIER_CONFIG = ROOT / "tests" / "hub" / "hub_config.py"
 DOCKER_HUB_CONFIG = ROOT / "tests" / "e2e" / "docker_hub_config.py"
 # The chart's values (CHART_VALUES): the profiles and spawn limits production has.
 CHART_VALUES = ROOT / "chart-values" / "values.yaml"
+# configurable-http-proxy as the project's images run it (proxy/openhexa-proxy.mjs, which
+# servers reach with no App cookie), first on the PATH where JupyterHub looks for it;
+# node_modules/.bin has the Node.js it runs on (package-lock.json).
+PROXY_PATH = f"{ROOT / 'proxy' / 'bin'}:{ROOT / 'node_modules' / '.bin'}"
 
 
 class HubServers:
@@ -108,7 +112,7 @@ class Hub(HubServers):
         port = port or public
         env = {
             **os.environ,
-            "PATH": f"{ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}",
+            "PATH": f"{PROXY_PATH}:{os.environ['PATH']}",
             "PYTHONPATH": str(ROOT),
             "CONFIGPROXY_AUTH_TOKEN": os.urandom(16).hex(),
             "HUB_API_TOKEN": token,

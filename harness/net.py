@@ -40,10 +40,11 @@ class StandInServer:
     """An HTTP server on 127.0.0.1 that records each request and answers ``answer(request)``.
 
     ``answer`` returns ``(status, headers, body)``; a dict or list body is sent as JSON.
-    Use it as a context manager; ``url`` is its base URL.
+    ``port``: the port to listen on (default: a free one). Use it as a context manager;
+    ``url`` is its base URL.
     """
 
-    def __init__(self, answer):
+    def __init__(self, answer, port: int = 0):
         self.answer = answer
         self.requests: list[Request] = []
         stand_in = self
@@ -71,7 +72,7 @@ class StandInServer:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> StandInServer:
