@@ -5,11 +5,17 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import secrets
 import socket
 import threading
 from dataclasses import dataclass
 
 import requests
+
+
+def random_token() -> str:
+    """A random secret as deployments make one (`openssl rand -hex 32`): the App's hub token, a crypt key."""
+    return secrets.token_hex(32)
 
 
 def free_port() -> int:

@@ -10,42 +10,20 @@ server needs. Routes are added here as JupyterHub adds them; the servers record 
 
 from __future__ import annotations
 
-import http.client
 import socket
 from urllib.parse import urlsplit
 
 import pytest
 
 from harness.net import StandInServer
-from harness.proxy import Proxy
+from harness.proxy import Proxy, cookie_header, send_raw
+from harness.proxy import cookies_received as received
 
 BOB = "bob@openhexa.test"
 APP_COOKIES = {"sessionid": "alice-app-session-5e1f", "csrftoken": "alice-app-csrf-77a0"}
 SERVER_COOKIES = {"jupyterhub-user-bob%40openhexa.test": "bobs-oauth", "jupyterhub-session-id": "s-9d2", "_xsrf": "x-1"}
 OTHER_COOKIES = {"analytics_id": "a-3c4"}  # another site of the App's domain sets its own
 ALL = {**APP_COOKIES, **SERVER_COOKIES, **OTHER_COOKIES}
-
-
-def cookie_header(cookies: dict) -> str:
-    return "; ".join(f"{name}={value}" for name, value in cookies.items())
-
-
-def received(stand_in: StandInServer) -> dict[str, str]:
-    """The cookies the last request that reached ``stand_in`` carried."""
-    headers = {name.lower(): value for name, value in stand_in.requests[-1].headers.items()}
-    header = headers.get("cookie", "")
-    return dict(pair.split("=", 1) for pair in header.split("; ") if pair)
-
-
-def send(url: str, path: str, headers: dict) -> int:
-    """GET ``path`` exactly as written (no client normalises it), as a browser or a script sends it."""
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    try:
-        connection.request("GET", path, headers=headers)
-        return connection.getresponse().status
-    finally:
-        connection.close()
 
 
 @pytest.fixture
@@ -80,7 +58,7 @@ def proxy(servers, tmp_path):
 )
 def test_a_server_receives_only_the_cookies_a_server_needs(proxy, servers, path):
     hub, bob = servers
-    assert send(proxy.url, path, {"Cookie": cookie_header(ALL)}) == 200
+    assert send_raw(proxy.url, path, {"Cookie": cookie_header(ALL)}) == 200
     assert bob.requests, f"{path} did not reach bob's server"
     assert received(bob) == SERVER_COOKIES
     assert not hub.requests
@@ -104,14 +82,14 @@ def test_a_websocket_to_a_server_carries_no_app_cookie(proxy, servers):
 @pytest.mark.parametrize("path", ["/hub/login", "/hub/api/user", f"/hub/user/{BOB}/x", "/"])
 def test_the_hub_receives_every_cookie(proxy, servers, path):
     hub, bob = servers
-    assert send(proxy.url, path, {"Cookie": cookie_header(ALL)}) == 200
+    assert send_raw(proxy.url, path, {"Cookie": cookie_header(ALL)}) == 200
     assert received(hub) == ALL
     assert not bob.requests
 
 
 def test_a_request_with_only_app_cookies_reaches_a_server_with_none(proxy, servers):
     hub, bob = servers
-    assert send(proxy.url, f"/user/{BOB}/x", {"Cookie": cookie_header(APP_COOKIES)}) == 200
+    assert send_raw(proxy.url, f"/user/{BOB}/x", {"Cookie": cookie_header(APP_COOKIES)}) == 200
     assert "cookie" not in {name.lower() for name in bob.requests[-1].headers}
 
 
@@ -124,9 +102,9 @@ def test_with_subdomains_routes_by_host_and_strips_the_same(servers, tmp_path):
         proxy.add_route("/", hub.url, hub=True)
         proxy.add_route(f"/u-bob--abc1234.localhost/user/{BOB}/", bob.url, user=BOB, server_name="")
         host = f"u-bob--abc1234.localhost:{urlsplit(proxy.url).port}"
-        assert send(proxy.url, f"/user/{BOB}/x", {"Host": host, "Cookie": cookie_header(ALL)}) == 200
+        assert send_raw(proxy.url, f"/user/{BOB}/x", {"Host": host, "Cookie": cookie_header(ALL)}) == 200
         assert received(bob) == SERVER_COOKIES
-        assert send(proxy.url, "/hub/login", {"Host": host, "Cookie": cookie_header(ALL)}) == 200
+        assert send_raw(proxy.url, "/hub/login", {"Host": host, "Cookie": cookie_header(ALL)}) == 200
         assert received(hub) == ALL
     finally:
         proxy.stop()
@@ -137,7 +115,7 @@ def test_the_cookies_servers_receive_are_a_setting(servers, tmp_path):
     proxy = Proxy.start(tmp_path, hub.url, env={"OPENHEXA_PROXY_SERVER_COOKIES": "_xsrf, analytics_*"})
     try:
         proxy.add_route(f"/user/{BOB}/", bob.url, user=BOB, server_name="")
-        assert send(proxy.url, f"/user/{BOB}/x", {"Cookie": cookie_header(ALL)}) == 200
+        assert send_raw(proxy.url, f"/user/{BOB}/x", {"Cookie": cookie_header(ALL)}) == 200
         assert received(bob) == {"_xsrf": "x-1", **OTHER_COOKIES}
     finally:
         proxy.stop()

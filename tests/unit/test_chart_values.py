@@ -64,7 +64,10 @@ KNOWN_KEYS = {
         "db": {"type": ANY, "url": ANY},
         "resources": ANY,
     },
-    "proxy": {"service": {"type": ANY, "nodePorts": {"http": ANY, "https": ANY}}},
+    "proxy": {
+        "service": {"type": ANY, "nodePorts": {"http": ANY, "https": ANY}},
+        "chp": {"image": {"name": ANY, "tag": ANY, "pullPolicy": ANY}},
+    },
     "ingress": {"enabled": ANY, "ingressClassName": ANY, "annotations": ANY, "hosts": ANY, "tls": ANY},
     "singleuser": {
         "image": {"name": ANY, "tag": ANY, "pullPolicy": ANY},
@@ -213,6 +216,10 @@ def test_the_chart_version_is_pinned_once_and_used_everywhere():
     assert pin["hubBaseImage"] == f"quay.io/jupyterhub/k8s-hub:{version}"
     dockerfile = (ROOT / "hub" / "Dockerfile").read_text()
     assert f"\nARG HUB_BASE_IMAGE={pin['hubBaseImage']}\n" in dockerfile, "hub/Dockerfile builds on another chart's hub"
+    proxy = (ROOT / "proxy" / "Dockerfile").read_text()
+    assert f"\nARG PROXY_BASE_IMAGE={pin['proxyBaseImage']}\n" in proxy, "proxy/Dockerfile builds on another proxy"
+    locked = json.loads((ROOT / "package-lock.json").read_text())["packages"]["node_modules/configurable-http-proxy"]
+    assert pin["proxyBaseImage"].endswith(f":{locked['version']}"), "the hub tier runs another proxy than the chart"
     assert f"Targets chart jupyterhub {version} " in (chart.CHART_VALUES / "values.yaml").read_text()
     workflow = yaml.safe_load(WORKFLOW.read_text())
     assert str(workflow["env"]["CHART_VERSION"]) == version
@@ -226,13 +233,15 @@ def test_images_are_ours_with_the_tag_the_last_release_published():
     assert values["hub"]["image"] == {"name": "blsq/openhexa-jupyterhub", "tag": tag}
     assert values["singleuser"]["image"]["name"] == "blsq/openhexa-base-notebook"
     assert values["singleuser"]["image"]["tag"] == tag, "the hub and the notebooks come from one release"
+    assert values["proxy"]["chp"]["image"] == {"name": "blsq/openhexa-proxy", "tag": tag}, "the chart's own proxy"
     # "dev" until the first release; then `make release` writes the tag it published.
     assert tag == "dev" or (ROOT / "releases" / tag / "manifest.json").exists(), f"no release {tag} in releases/"
     for name in ("k3s.yaml", "example-production.yaml"):
         overlay = chart.load_values(name)
-        assert "image" not in overlay.get("hub", {}) and "image" not in overlay.get("singleuser", {}), (
-            f"{name}: image tags live in values.yaml only, where the release sets them"
-        )
+        images = [overlay.get(k, {}).get("image") for k in ("hub", "singleuser")] + [
+            chart.get(overlay, "proxy.chp.image")
+        ]
+        assert not any(images), f"{name}: image tags live in values.yaml only, where the release sets them"
 
 
 # -- the hub ------------------------------------------------------------------------

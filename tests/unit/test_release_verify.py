@@ -57,3 +57,15 @@ def test_an_image_that_starts_is_verified_and_removed(monkeypatch):
     verify.verify(Registry("127.0.0.1:5000"), Image("hub", "blsq/hub:dev", "blsq/hub", digest="sha256:def"))
     assert "127.0.0.1:5000/blsq/hub@sha256:def" in calls[1]
     assert calls[-1] == ("docker", "rm", "-f", "container-1")
+
+
+def test_the_proxy_starts_as_the_charts_proxy_deployment_runs_it(monkeypatch):
+    calls = fake_docker(monkeypatch)
+    monkeypatch.setattr(verify, "answers_ok", lambda url: url.endswith("/_chp_healthz"))
+    verify.verify(Registry("127.0.0.1:5000"), Image("proxy", "blsq/proxy:dev", "blsq/proxy", digest="sha256:0ff"))
+    run = calls[1]
+    image = run.index("127.0.0.1:5000/blsq/proxy@sha256:0ff")
+    assert run[image - 2 : image] == ("-e", run[image - 1]) and run[image - 1].startswith("CONFIGPROXY_AUTH_TOKEN=")
+    flags = run[image + 1 :]
+    assert "--ip=127.0.0.1" in flags and "--api-ip=127.0.0.1" in flags
+    assert any(flag.startswith("--default-target=") for flag in flags)

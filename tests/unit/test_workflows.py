@@ -340,6 +340,7 @@ def test_dependabot_covers_every_manifest():
         ("npm", "/"),
         ("docker", "/hub"),
         ("docker", "/jupyter"),
+        ("docker", "/proxy"),
         ("github-actions", "/"),
     }
 
@@ -348,7 +349,9 @@ def test_dependabot_covers_every_manifest():
 
 
 def test_the_dockerfiles_are_found():
-    assert set(map(str, DOCKERFILES)) >= {"hub/Dockerfile", "jupyter/Dockerfile", "jupyter/offline-base/Dockerfile"}
+    assert set(map(str, DOCKERFILES)) >= {
+        "hub/Dockerfile", "jupyter/Dockerfile", "jupyter/offline-base/Dockerfile", "proxy/Dockerfile"
+    }  # fmt: skip
 
 
 def test_make_lint_runs_hadolint_on_every_dockerfile():
