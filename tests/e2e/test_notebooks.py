@@ -8,6 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 
 from harness.app import DEMO, FIXTURES, app_session, launch_notebook_server
+from harness.hub import own_token
 from harness.lab import log_in_to_app, open_own_lab, run_in_new_notebook, wait, wait_for_lab
 from harness.stack import APP_FRONTEND_URL, APP_URL, HUB_URL
 from harness.wait import wait_until
@@ -46,8 +47,8 @@ def test_anonymous_visit_logs_in_through_the_app_and_opens_jupyterlab(browser):
 
 def test_a_notebook_sees_the_default_credentials(browser):
     open_own_lab(browser, "alice")
-    greeting = FIXTURES["users"][0]["default_credentials"]["env"]["HEXA_NOTEBOOKS_GREETING"]
-    run_in_new_notebook(browser, "import os; print(os.environ['HEXA_NOTEBOOKS_GREETING'])", greeting)
+    url = FIXTURES["users"][0]["default_credentials"]["env"]["DHIS2_PLAY_7F3E_URL"]  # what the DHIS2 plugin sends
+    run_in_new_notebook(browser, "import os; print(os.environ['DHIS2_PLAY_7F3E_URL'])", url)
 
 
 def open_workspace_in_the_app(browser, workspace: str = WORKSPACE):
@@ -132,14 +133,7 @@ def api_token(cookies: dict, name: str) -> str:
     session = requests.Session()
     for cookie_name, value in cookies.items():
         session.cookies.set(cookie_name, value)
-    response = session.post(
-        f"{HUB_URL}/hub/api/users/{name}/tokens",
-        json={"note": "a script of mine"},
-        headers={"X-XSRFToken": cookies["_xsrf"]},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["token"]
+    return own_token(HUB_URL, session, name, note="a script of mine")
 
 
 def test_logging_out_of_the_app_stops_servers_and_voids_hub_cookies_and_tokens(browser, stack):

@@ -28,7 +28,13 @@ def strict_hub(mock_app, tmp_path):
         mock_app.url,
         tmp_path / "hub",
         HUB_TIER_CONFIG,
-        extra_env={"APP_READ_TIMEOUT": "2", "APP_CONNECT_TIMEOUT": "2", "CHART_VALUES": str(CHART_VALUES)},
+        extra_env={
+            "APP_READ_TIMEOUT": "2",
+            "APP_CONNECT_TIMEOUT": "2",
+            "CHART_VALUES": str(CHART_VALUES),
+            # The App may make this hub tier's server exit (tests/hub/mock_server.py), an operator's extra name.
+            "EXTRA_APP_ENV": "MOCK_SERVER_EXIT",
+        },
         # A server that never answers fails after 5 s, not 30.
         extra_args=["--Spawner.http_timeout=5"],
     )
@@ -63,6 +69,19 @@ def test_many_refusals_in_a_row_leave_the_hub_running(app, strict_hub):
     with pytest.raises(WaitTimeout):
         wait_until(lambda: not strict_hub.process.alive(), "the hub to exit", timeout=4)
     assert strict_hub.api("GET", "/").status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/hub/spawn", "/hub/spawn/alice@openhexa.test/malaria-dashboards"])
+def test_refusals_on_the_spawn_page_are_not_logged_as_failures_toward_the_limit(app, strict_hub, page):
+    """The hub's log says what happens: a refusal is no failure, and the hub is not about to exit."""
+    alice = app.login(*DEMO["alice"])
+    alice.get(f"{strict_hub.url}/hub/login", allow_redirects=False, timeout=30)
+    app.set_mode("status-500")  # the App down: the default server is refused; a workspace is refused anyway
+    for _ in range(LIMIT):
+        assert alice.get(f"{strict_hub.url}{page}", timeout=60).status_code in (403, 503)
+    app.set_mode("ok")
+    assert "consecutive spawns failed" not in strict_hub.process.log()
+    assert strict_hub.process.alive()
 
 
 def test_a_failing_spawner_still_counts(app, strict_hub):

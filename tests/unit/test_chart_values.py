@@ -493,8 +493,10 @@ def test_the_pod_of_each_server_and_profile(deployment, server, profile, inapp, 
     assert spawner.start_timeout == su["startTimeout"]
     assert not options_form, "the App picks profiles; people see no form"
 
-    # Resources: the profile's guarantees and limits.
-    sizes = next(p for p in profiles(values) if p["slug"] == profile)["kubespawner_override"]
+    # Resources: the profile's guarantees and limits; the default server keeps the default profile,
+    # whatever its request asked for (a workspace's is the App's choice).
+    chosen = profile if server else next(p["slug"] for p in profiles(values) if p.get("default"))
+    sizes = next(p for p in profiles(values) if p["slug"] == chosen)["kubespawner_override"]
     for key, (field, resource, parse) in {
         "cpu_limit": ("limits", "cpu", float),
         "cpu_guarantee": ("requests", "cpu", float),
