@@ -99,16 +99,23 @@ class MockApp:
 
     @classmethod
     def start(
-        cls, log_dir: Path, hub_url: str = "http://127.0.0.1:9", hub_api_token: str = "", env=None, host="127.0.0.1"
+        cls,
+        log_dir: Path,
+        hub_url: str = "http://127.0.0.1:9",
+        hub_api_token: str = "",
+        env=None,
+        host="127.0.0.1",
+        hub_api_url: str | None = None,
     ) -> MockApp:
-        """Start it for ``hub_url`` (the hub's proxy), with its test switches on; ``host``: the name browsers
-        reach it by (it listens on 127.0.0.1)."""
+        """Start it for ``hub_url`` (the hub's proxy, as browsers reach it), with its test switches on; ``host``:
+        the name browsers reach the App by (it listens on 127.0.0.1); ``hub_api_url``: the hub as the App's
+        backend reaches it, when not ``hub_url``."""
         port, frontend_port = free_port(), free_port()
         url, frontend_url = f"http://127.0.0.1:{port}", f"http://{host}:{frontend_port}"
         browser_url = f"http://{host}:{port}"
         settings = {
             "NEW_FRONTEND_DOMAIN": frontend_url,
-            "NOTEBOOKS_HUB_URL": f"{hub_url}/hub",
+            "NOTEBOOKS_HUB_URL": f"{hub_api_url or hub_url}/hub",
             "NOTEBOOKS_URL": hub_url,
             "HUB_API_TOKEN": hub_api_token,
             "MOCK_APP_TEST_CONTROLS": "1",

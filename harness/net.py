@@ -18,6 +18,25 @@ def random_token() -> str:
     return secrets.token_hex(32)
 
 
+@contextlib.contextmanager
+def names_on_loopback(domain: str):
+    """In this process, ``domain`` and every name under it resolve to 127.0.0.1, as the browser of
+    ``harness.browser.new_browser(loopback_domain=...)`` resolves them (Python asks the system, which
+    knows none of them)."""
+    resolve = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if isinstance(host, str) and (host == domain or host.endswith(f".{domain}")):
+            host = "127.0.0.1"
+        return resolve(host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = resolve
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     return free_ports(1)[0]

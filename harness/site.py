@@ -1,10 +1,13 @@
-"""The mock App and a real hub as one browser reaches them on ``localhost``, optionally with per-person origins.
+"""The mock App and a real hub laid out as a deployment is, on one machine: the App at
+``app.example.org``, the hub at ``notebooks.example.org``, the App's session cookies on
+``.example.org`` (its ``SESSION_COOKIE_DOMAIN``), so they reach the hub and everything under it.
 
-The hub runs this project's configuration with the hub tier's process spawner (tests/hub/hub_config.py):
-each person's server is tests/hub/mock_server.py, which answers its environment and echoes paths,
-so a browser test sees whose server answered. With ``subdomains``, ``SUBDOMAIN_HOST`` is
-``http://localhost:<port>``: each person's servers are at ``http://u-...localhost:<port>``, which
-Chromium resolves to loopback by itself (Python does not: only browsers go there).
+Every name under ``example.org`` resolves to 127.0.0.1 in the browser (``harness.browser``) and,
+with ``harness.net.names_on_loopback``, in the tests' own process; everything listens on 127.0.0.1.
+The hub runs this project's configuration with the hub tier's process spawner
+(tests/hub/hub_config.py): each person's server is tests/hub/mock_server.py, which answers its
+environment and echoes paths, so a browser test sees whose server answered. With ``subdomains``,
+``SUBDOMAIN_HOST`` is the hub's URL: each person's servers are at ``u-...notebooks.example.org``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from harness.app import MockApp
 from harness.hub import HUB_TIER_CONFIG, Hub
 from harness.net import free_port, random_token
 
+DOMAIN = "example.org"  # RFC 2606's: a registrable domain, so its names are one site to a browser
+APP_HOST, HUB_HOST = f"app.{DOMAIN}", f"notebooks.{DOMAIN}"
+
 
 @dataclass
 class Site:
@@ -25,9 +31,18 @@ class Site:
 
     @classmethod
     def start(cls, folder: Path, subdomains: bool = False, hub_env: dict | None = None, hub_args=None) -> Site:
+        """Start both (``harness.net.names_on_loopback(DOMAIN)`` must be on: the tests' process reaches them
+        by their names)."""
         port, token = free_port(), random_token()
-        hub_url = f"http://localhost:{port}"
-        app = MockApp.start(folder / "app", hub_url=hub_url, hub_api_token=token, host="localhost")
+        hub_url = f"http://{HUB_HOST}:{port}"
+        app_env = {
+            "SESSION_COOKIE_DOMAIN": f".{DOMAIN}",
+            "MOCK_APP_TRUSTED_HOSTS": f"{APP_HOST},{HUB_HOST},127.0.0.1",
+        }
+        app = MockApp.start(
+            folder / "app", hub_url=hub_url, hub_api_token=token, env=app_env, host=APP_HOST,
+            hub_api_url=f"http://127.0.0.1:{port}",  # the App's backend is not a browser
+        )  # fmt: skip
         env = {
             # The App as the browser reaches it: its login page, and its pages that frame the hub.
             "APP_LOGIN_URL": f"{app.browser_url}/login",
@@ -39,7 +54,7 @@ class Site:
         try:
             hub = Hub.start(
                 app.url, folder / "hub", HUB_TIER_CONFIG, extra_env=env, port=port, api_token=token,
-                extra_args=hub_args, host="localhost",
+                extra_args=hub_args, host=HUB_HOST,
             )  # fmt: skip
         except BaseException:
             app.stop()
@@ -48,7 +63,7 @@ class Site:
 
     def server_url(self, name: str, server: str = "") -> str:
         """A person's server as the App links to it (the hub's host; with subdomains the hub sends the
-        browser on to the person's own)."""
+        person on to their own)."""
         local, domain = name.split("@", 1)
         return f"{self.hub.url}/user/{quote(local)}@{domain}/" + (f"{server}/" if server else "")
 

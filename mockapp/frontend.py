@@ -43,9 +43,9 @@ class Login(DjangoHandler):
         # Django's login() ends the browser's previous session: flush() when it was another
         # person's, cycle_key() when it was the same person's; either way the old key is void.
         self.state.close_session(self.get_cookie("sessionid") or "")
-        self.set_cookie("sessionid", self.state.open_session(user), path="/", httponly=True, samesite="Lax")
+        self.set_app_cookie("sessionid", self.state.open_session(user), httponly=True)
         # Django rotates the CSRF secret on login.
-        self.set_cookie("csrftoken", secrets.token_hex(16), path="/", samesite="Lax")
+        self.set_app_cookie("csrftoken", secrets.token_hex(16))
         self.redirect(self.safe_next(self.get_argument("next", "/")))
 
     def safe_next(self, next_url: str) -> str:

@@ -123,3 +123,12 @@ def test_local_storage_outside_the_apps_bucket_folder_is_refused(alice, app, hub
     assert response.status_code == 502, response.text
     assert "LOCAL_STORAGE_ROOT" in response.json()["message"]
     assert hub.server(ALICE, WORKSPACE) is None
+
+
+def test_servers_load_no_configuration_from_the_persons_home(alice, hub):
+    """A person's ~/.jupyter/jupyter_server_config.py would add handlers to their running server
+    (JupyterHub's disable_user_config: jupyterhub-singleuser then reads nothing from the home folder;
+    tests/image/test_lab_settings.py shows the image does so)."""
+    alice.get(f"{hub.url}/hub/spawn", timeout=60)
+    hub.wait_ready(ALICE)
+    assert server_env(hub, alice, ALICE).get("JUPYTERHUB_DISABLE_USER_CONFIG") == "1"
