@@ -201,6 +201,14 @@ class OpenHexaAuthenticator(Authenticator):
         "'local' storage engine (the App's WORKSPACE_STORAGE_MOUNT_PATH must be below it); "
         "empty: the 'local' engine is refused (env LOCAL_STORAGE_ROOT).",
     )
+    fuse_seccomp_profile = EnvUnicode(
+        "FUSE_SECCOMP_PROFILE",
+        "openhexa/fuse.json",
+        config=True,
+        help="KubeSpawner: the Localhost seccomp profile of servers that mount a bucket with FUSE, relative to "
+        "the kubelet's seccomp folder (/var/lib/kubelet/seccomp): openhexa_hub/seccomp/fuse.json installed on "
+        "every node (env FUSE_SECCOMP_PROFILE). DockerSpawner passes that file itself.",
+    )
     allowed_images = EnvList(
         "ALLOWED_IMAGES",
         config=True,
@@ -633,7 +641,7 @@ class OpenHexaAuthenticator(Authenticator):
         self._choose_image(spawner, workspace, credentials.image)
         spawn.name_after_hash(spawner, credentials.server_hash)
         spawn.drop_personal_volumes(spawner)
-        spawn.grant_fuse(spawner, credentials.env)
+        spawn.grant_fuse(spawner, credentials.env, self.fuse_seccomp_profile)
         try:
             spawn.bind_local_storage(spawner, credentials.env, self.local_storage_root)
         except spawn.LocalStorageRefused as error:

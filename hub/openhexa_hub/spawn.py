@@ -12,6 +12,7 @@ import logging
 import posixpath
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from traitlets import Dict, HasTraits, List
 
@@ -385,27 +386,78 @@ def bind_local_storage(spawner, env: dict[str, str], root: str = "") -> str | No
     return path
 
 
-# What a server needs to mount a bucket with FUSE as the notebook user, through the
-# setuid fusermount3 (the chart grants the same to every pod: chart-values/values.yaml).
+# What a server needs to mount a bucket with FUSE as the notebook user, through the setuid
+# fusermount3: /dev/fuse, SYS_ADMIN in its bounding set (for mount(2)), AppArmor unconfined (the
+# runtime's default profile denies mount(2)) and privilege escalation (the setuid bit). Only
+# servers of a cloud storage engine get them. SYS_ADMIN would also let the notebook user create
+# user namespaces (the runtime's seccomp profile allows unshare and clone's namespace flags to
+# whoever has it): seccomp/fuse.json, the runtime's default profile for the default capabilities
+# plus mount, umount and umount2, denies them (FUSE_SECCOMP_PROFILE for Kubernetes' nodes).
 FUSE_ENGINES = ("s3", "gcp", "azure")
-FUSE_HOST_CONFIG = {
-    "devices": ["/dev/fuse:/dev/fuse:rwm"],
-    "cap_add": ["SYS_ADMIN"],
-    "security_opt": ["apparmor:unconfined"],  # the default AppArmor profile denies mount(2)
-}
+FUSE_SECCOMP = Path(__file__).with_name("seccomp") / "fuse.json"
 
 
-def grant_fuse(spawner, env: dict[str, str]) -> bool:
-    """Under DockerSpawner, give a workspace server of a cloud storage engine what FUSE needs.
+def fuse_seccomp() -> str:
+    """seccomp/fuse.json as Docker takes it in ``security_opt``: the profile's JSON content."""
+    return json.dumps(json.loads(FUSE_SECCOMP.read_text()), separators=(",", ":"))
 
-    Only those servers: the default server and 'local' workspaces get no extra
-    capability. KubeSpawner pods get it from the chart's values. Returns whether granted.
-    """
-    if is_kubespawner(spawner) or not hasattr(spawner, "extra_host_config"):
-        return False
-    config = {k: v for k, v in dict(spawner.extra_host_config).items() if k not in FUSE_HOST_CONFIG}
+
+def fuse_host_config() -> dict:
+    """DockerSpawner's host config of a server that mounts a bucket (its templates: braces doubled)."""
+    return {
+        "devices": ["/dev/fuse:/dev/fuse:rwm"],
+        "cap_add": ["SYS_ADMIN"],
+        # Both in one list: DockerSpawner merges dicts, and replaces lists.
+        "security_opt": ["apparmor:unconfined", "seccomp=" + escape_template(fuse_seccomp())],
+    }
+
+
+FUSE_VOLUME = {"name": "fuse", "hostPath": {"path": "/dev/fuse", "type": "CharDevice"}}
+FUSE_MOUNT = {"name": "fuse", "mountPath": "/dev/fuse"}
+
+
+def fuse_security_context(base: dict, seccomp_profile: str) -> dict:
+    """KubeSpawner's container security context of a pod that mounts a bucket: ``base`` (the chart's) with
+    SYS_ADMIN, the Localhost seccomp profile ``seccomp_profile`` (seccomp/fuse.json on each node), AppArmor
+    unconfined and privilege escalation."""
+    return {
+        **base,
+        "capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]},
+        "seccompProfile": {"type": "Localhost", "localhostProfile": seccomp_profile},
+        "appArmorProfile": {"type": "Unconfined"},
+        "allowPrivilegeEscalation": True,
+    }
+
+
+def _without_fuse(items):
+    if isinstance(items, dict):
+        return {k: v for k, v in items.items() if v.get("name") != "fuse"}
+    return [item for item in items if item.get("name") != "fuse"]
+
+
+def _with_fuse(items, item):
+    if isinstance(items, dict):
+        return {**items, "fuse": item}
+    return [*items, item]
+
+
+def grant_fuse(spawner, env: dict[str, str], seccomp_profile: str = "openhexa/fuse.json") -> bool:
+    """Give a workspace server of a cloud storage engine what FUSE needs, and no other server; returns
+    whether granted. ``seccomp_profile``: KubeSpawner's Localhost profile (FUSE_SECCOMP_PROFILE)."""
     granted = env.get("WORKSPACE_STORAGE_ENGINE") in FUSE_ENGINES
-    spawner.extra_host_config = {**config, **FUSE_HOST_CONFIG} if granted else config
+    if is_kubespawner(spawner):
+        # The spawner object outlives a server: start from the configured context every time.
+        base = spawner.__dict__.setdefault("_openhexa_own_security", dict(spawner.container_security_context))
+        spawner.container_security_context = fuse_security_context(base, seccomp_profile) if granted else dict(base)
+        volumes, mounts = _without_fuse(spawner.volumes), _without_fuse(spawner.volume_mounts)
+        spawner.volumes = _with_fuse(volumes, FUSE_VOLUME) if granted else volumes
+        spawner.volume_mounts = _with_fuse(mounts, FUSE_MOUNT) if granted else mounts
+        return granted
+    if not hasattr(spawner, "extra_host_config"):
+        return False
+    fuse = fuse_host_config()
+    config = {k: v for k, v in dict(spawner.extra_host_config).items() if k not in fuse}
+    spawner.extra_host_config = {**config, **fuse} if granted else config
     return granted
 
 

@@ -508,19 +508,29 @@ def test_the_pod_of_each_server_and_profile(deployment, server, profile, inapp, 
         assert sizes.get(key) is not None, f"profile {profile} sets no {key}"
         assert parse(actual) == parse(sizes[key]), key
 
-    # Security: jovyan, group users, nothing privileged, one capability for FUSE.
+    # Security: jovyan, group users, nothing privileged; FUSE (SYS_ADMIN, the FUSE seccomp profile that denies
+    # user namespaces, /dev/fuse, privilege escalation) only for a workspace that mounts a bucket (the in-process
+    # App's engine is s3), never for the default server.
     assert spec["securityContext"]["fsGroup"] == 100
     context = container["securityContext"]
     assert (context["runAsUser"], context["runAsGroup"], context["runAsNonRoot"]) == (1000, 100, True)
     for each in spec.get("initContainers", []) + spec["containers"]:
         assert not (each.get("securityContext") or {}).get("privileged"), f"{each['name']} is privileged"
-    assert context["capabilities"] == {"drop": ["ALL"], "add": ["SYS_ADMIN"]}
-    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
-
-    # Volumes: the home for default servers only; /dev/fuse for every server.
     volumes = {v["name"]: v for v in spec["volumes"]}
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert volumes[mounts["/dev/fuse"]]["hostPath"] == {"path": "/dev/fuse", "type": "CharDevice"}
+    if server:
+        assert context["capabilities"] == {"drop": ["ALL"], "add": ["SYS_ADMIN"]}
+        assert context["seccompProfile"] == {"type": "Localhost", "localhostProfile": "openhexa/fuse.json"}
+        assert context["appArmorProfile"] == {"type": "Unconfined"} and context["allowPrivilegeEscalation"] is True
+        assert volumes[mounts["/dev/fuse"]]["hostPath"] == {"path": "/dev/fuse", "type": "CharDevice"}
+    else:
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert context["appArmorProfile"] == {"type": "RuntimeDefault"}
+        assert context["allowPrivilegeEscalation"] is False
+        assert "/dev/fuse" not in mounts and "fuse" not in volumes
+
+    # Volumes: the home for default servers only.
     claims = [v["persistentVolumeClaim"]["claimName"] for v in volumes.values() if "persistentVolumeClaim" in v]
     if server:
         assert claims == [] and "/home/jovyan" not in mounts

@@ -1,6 +1,7 @@
 """The spawn rules on real KubeSpawner and DockerSpawner objects, without a cluster or a Docker engine."""
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 from types import SimpleNamespace
@@ -241,14 +242,66 @@ def test_docker_servers_of_a_cloud_engine_get_what_fuse_needs_and_no_more(engine
     config = spawner.extra_host_config
     assert config["devices"] == ["/dev/fuse:/dev/fuse:rwm"] and config["cap_add"] == ["SYS_ADMIN"]
     assert config["auto_remove"] is False  # the spawner's own settings stay
+    # DockerSpawner renders its templates: the profile reaches Docker as the file's JSON, whole.
+    apparmor, seccomp = spawner._render_templates(config["security_opt"])
+    assert apparmor == "apparmor:unconfined"
+    assert json.loads(seccomp.removeprefix("seccomp=")) == json.loads(spawn.FUSE_SECCOMP.read_text())
     # The same workspace back on 'local' (the spawner outlives the server): nothing extra.
     assert not spawn.grant_fuse(spawner, LOCAL)
     assert spawner.extra_host_config == {"auto_remove": False}
 
 
-def test_kubernetes_pods_get_fuse_from_the_chart_not_the_hooks():
-    spawner, _ = kube_pod(lambda s: None)
-    assert not spawn.grant_fuse(spawner, {"WORKSPACE_STORAGE_ENGINE": "s3"})
+def test_kubernetes_pods_of_a_cloud_engine_get_fuse_and_the_profile_that_denies_user_namespaces():
+    base = {"runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+    def granted(s):
+        s.container_security_context = base
+        assert spawn.grant_fuse(s, {"WORKSPACE_STORAGE_ENGINE": "s3"}, "profiles/fuse.json")
+
+    spawner, pod = kube_pod(granted, volumes=[{"name": "home"}], volume_mounts=[{"name": "home", "mountPath": "/h"}])
+    context = pod.spec.containers[0].security_context  # KubeSpawner passes container_security_context on
+    assert context["capabilities"] == {"drop": ["ALL"], "add": ["SYS_ADMIN"]} and context["allowPrivilegeEscalation"]
+    assert context["seccompProfile"] == {"type": "Localhost", "localhostProfile": "profiles/fuse.json"}
+    assert [v.name for v in pod.spec.volumes] == ["home", "fuse"]
+    # The same spawner, next time a 'local' workspace: the chart's context back, no /dev/fuse.
+    assert not spawn.grant_fuse(spawner, LOCAL)
+    assert spawner.container_security_context == base and [v["name"] for v in spawner.volumes] == ["home"]
+
+
+def test_the_fuse_seccomp_profile_denies_namespaces_and_allows_mounting():
+    """hub/openhexa_hub/seccomp/fuse.json: the container runtime's default profile for the default capabilities
+    (moby's profiles/seccomp/default.json without CAP_SYS_ADMIN), plus mount, umount and umount2."""
+    profile = json.loads(spawn.FUSE_SECCOMP.read_text())
+    assert (profile["defaultAction"], profile["defaultErrnoRet"]) == ("SCMP_ACT_ERRNO", 1)
+    assert not {"archMap", "includes", "excludes"} & set(profile), "containerd ignores Docker's own keys"
+    rules = {}
+    for rule in profile["syscalls"]:
+        assert not {"includes", "excludes"} & set(rule)
+        for name in rule["names"]:
+            rules.setdefault(name, []).append(rule)
+    for name in (
+        "unshare",
+        "setns",
+        "bpf",
+        "perf_event_open",
+        "fsopen",
+        "fsmount",
+        "move_mount",
+        "open_tree",
+        "mount_setattr",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "userfaultfd",
+        "init_module",
+        "kexec_load",
+    ):
+        assert name not in rules, f"{name} is allowed"  # fmt: skip
+    (clone,) = rules["clone"]
+    assert clone["args"] == [{"index": 0, "value": 0x7E020000, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]
+    assert rules["clone3"] == [{"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+    for name in ("mount", "umount2", "execve", "openat", "socket"):
+        assert any(rule["action"] == "SCMP_ACT_ALLOW" for rule in rules[name]), name
 
 
 def test_an_environment_name_is_matched_whole():
