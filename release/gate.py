@@ -13,7 +13,7 @@ from pathlib import Path
 from release import ROOT, ReleaseError, run
 from release.images import Image, image_id
 
-TIERS = ("lint", "test-unit", "test-hub", "test-image", "test-e2e")  # make tiers, in its order
+TIERS = ("lint", "test-unit", "test-hub", "test-image", "test-chart", "test-e2e")  # make tiers, in its order
 GATE_RECORD = "gate.json"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from urllib.parse import urlencode, urlsplit
 
@@ -82,6 +83,34 @@ def forgive_spawn_failure(spawner) -> None:
     settings = getattr(handler, "settings", None)
     if settings is not None:
         settings["failure_count"] = settings.get("failure_count", 0) - 1
+        # JupyterHub then logs "N consecutive spawns failed. Hub will exit ..." with the count it has
+        # after adding this one back: unchanged, and no failure happened. That line is left out.
+        REFUSALS_LOG.refused(settings["failure_count"] + 1)
+
+
+class RefusalsAreNoFailures(logging.Filter):
+    """Leave out JupyterHub's "N consecutive spawns failed" line after a refusal (which it counts, and the
+    authenticator takes back ahead of time: N is the count of real failures before it, logged already)."""
+
+    MESSAGE = "%i consecutive spawns failed"
+
+    def __init__(self):
+        super().__init__()
+        self.count: int | None = None  # the count JupyterHub will log after the last refusal
+
+    def refused(self, count: int) -> None:
+        self.count = count
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.count is None or not str(record.msg).startswith(self.MESSAGE) or not record.args:
+            return True
+        if record.args[0] != self.count:
+            return True
+        self.count = None
+        return False
+
+
+REFUSALS_LOG = RefusalsAreNoFailures()
 
 
 def forget_refused_server(user, spawner) -> None:
@@ -293,6 +322,8 @@ class OpenHexaAuthenticator(Authenticator):
             details = ", ".join(f"{name} (env {self.traits()[name].metadata['env']})" for name in missing)
             raise ValueError(f"OpenHexaAuthenticator is missing required settings: {details}")
         spawn.keep_credentials_out_of(self.log)  # the hub's logger: KubeSpawner logs refused pods on it
+        if REFUSALS_LOG not in self.log.filters:
+            self.log.addFilter(REFUSALS_LOG)  # JupyterHub logs its count of failed spawns on it
         self.bindings, self.verdicts = SessionBindings(), Verdicts(self.app_session_cache)
         self.app_client  # noqa: B018 - made now: a malformed timeout stops the hub at start, naming its variable
         cookie_options = self.cookie_options()  # checks both cookie settings

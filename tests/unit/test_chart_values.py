@@ -53,7 +53,7 @@ KNOWN_KEYS = {
     "hub": {
         "image": {"name": ANY, "tag": ANY, "pullPolicy": ANY},
         "config": {
-            "JupyterHub": {"authenticator_class": ANY},
+            "JupyterHub": {"authenticator_class": ANY, "subdomain_host": ANY, "cookie_host_prefix_enabled": ANY},
             "KubeSpawner": {"options_form": ANY, "container_security_context": ANY},
         },
         "allowNamedServers": ANY,
@@ -667,6 +667,16 @@ def hub_urls(values: dict) -> list[str]:
     if chart.get(values, "proxy.https.enabled", False):
         urls += [f"https://{host}" for host in chart.get(values, "proxy.https.hosts", [])] or ["https://"]
     return urls
+
+
+def test_the_production_example_gives_each_person_an_origin_of_their_own():
+    values = chart.chart_values("production")
+    hub = values["hub"]["config"]["JupyterHub"]
+    parts = urlsplit(hub["subdomain_host"])
+    assert parts.scheme == "https" and hub["cookie_host_prefix_enabled"] is True
+    wildcard = [parts.hostname, f"*.{parts.hostname}"]
+    assert values["ingress"]["hosts"] == wildcard, "the ingress takes every person's subdomain"
+    assert values["ingress"]["tls"][0]["hosts"] == wildcard, "a wildcard certificate"
 
 
 def test_https_deployments_mark_every_cookie_secure(monkeypatch):
