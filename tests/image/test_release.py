@@ -24,7 +24,7 @@ from release.registry import MANIFEST_TYPES, forget_local_copies, local_copies
 
 # What `make build` made, named as the release reads them.
 PREFIX, LOCAL_TAG = os.environ.get("IMAGE_PREFIX", "blsq/"), os.environ.get("TAG", "dev")
-REPOSITORIES = (f"{PREFIX}openhexa-base-notebook", f"{PREFIX}openhexa-jupyterhub")
+REPOSITORIES = (f"{PREFIX}openhexa-base-notebook", f"{PREFIX}openhexa-jupyterhub", f"{PREFIX}openhexa-proxy")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def tag_digest(registry: Registry, repository: str, tag: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def built(docker_client):
-    """Both images the release publishes, as `make build` named them (IMAGE_PREFIX, TAG)."""
+    """The images the release publishes, as `make build` named them (IMAGE_PREFIX, TAG)."""
     import docker
 
     for repository in REPOSITORIES:
@@ -84,7 +84,7 @@ def built(docker_client):
             pytest.fail(f"{repository}:{LOCAL_TAG} is not built: run `make build`", pytrace=False)
 
 
-def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, built, docker_client):
+def test_a_release_publishes_the_three_images_and_they_pull_back(registry, tmp_path, built, docker_client):
     records, values = tmp_path / "releases", tmp_path / "values.yaml"
     values.write_text((ROOT / "chart-values" / "values.yaml").read_text())
     result = release(ROOT, registry, records, values, "--allow-dirty")
@@ -110,7 +110,11 @@ def test_a_release_publishes_both_images_and_they_pull_back(registry, tmp_path, 
         pulled = docker_client.images.pull(by_tag)
         assert by_digest in pulled.attrs["RepoDigests"]
         assert docker_client.images.pull(by_digest).id == pulled.id
-        assert image["python_packages"] and image["debian_packages"]
+        if image["repository"].endswith("openhexa-proxy"):  # Node.js, no Python: its modules
+            assert image["chp"] and image["node_packages"]["http-proxy-3"]
+            assert [tag for tag in image["tags"] if tag.startswith("chp-")], "the proxy image has a chp- tag"
+        else:
+            assert image["python_packages"] and image["debian_packages"]
 
     again = release(ROOT, registry, records, values, "--allow-dirty")
     assert again.returncode != 0
