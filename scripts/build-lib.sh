@@ -59,6 +59,12 @@ base_image() {
   "$builder"
 }
 
+# base_of DOCKERFILE ARG [OFFLINE_BUILDER]: the base to build DOCKERFILE on: the upstream image its
+# `ARG ARG=...` names, or its offline twin (base_image above).
+base_of() {
+  base_image "$(sed -n "s/^ARG $2=//p" "$1")" "${3:-offline_notebook_base}"
+}
+
 # The Docker Stacks-compatible base of the notebook image (jupyter/offline-base/).
 offline_notebook_base() {
   buildkit_build --quiet --build-arg "ROOTFS_IMAGE=$OFFLINE_ROOTFS" -t "$OFFLINE_BASE" jupyter/offline-base >&2

@@ -8,8 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/build-lib.sh
 
 image=${IMAGE_PREFIX:-blsq/}openhexa-proxy:${TAG:-dev}
-upstream=$(sed -n 's/^ARG PROXY_BASE_IMAGE=//p' proxy/Dockerfile)
-base=$(base_image "$upstream" offline_proxy_base)
+base=$(base_of proxy/Dockerfile PROXY_BASE_IMAGE offline_proxy_base)
 say "building $image on $base"
 buildkit_build --build-arg "PROXY_BASE_IMAGE=$base" --label "org.openhexa.base=$base" -t "$image" -f proxy/Dockerfile .
 say "built $image"

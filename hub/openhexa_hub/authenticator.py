@@ -620,20 +620,9 @@ class OpenHexaAuthenticator(Authenticator):
             return spawn.parse_default_credentials(payload, self.extra_app_env)
         except NotLoggedIn:
             raise refusal(403, SESSION_ENDED) from None
-        except spawn.ForbiddenName as error:
-            self.log.error("OpenHexa App credentials for %s set %s: refused", log_name, error.name)
-            raise refusal(
-                502,
-                f"The OpenHexa App sent a setting the hub does not let it set ({error.name}); "
-                "an administrator needs to look at the App's configuration (or EXTRA_APP_ENV on the hub).",
-            ) from None
-        except spawn.ForbiddenFile as error:
-            self.log.error("OpenHexa App credentials for %s write the file %r: refused", log_name, error.path)
-            raise refusal(
-                502,
-                f"The OpenHexa App sent a file the hub does not write ({error.path}): files from the App never go "
-                "in hidden files or folders (only ~/.pgpass). An administrator needs to look at the App.",
-            ) from None
+        except spawn.Forbidden as error:  # a name or a file: never its value, never the file's content
+            self.log.error("OpenHexa App credentials for %s: %s: refused", log_name, error)
+            raise refusal(502, error.explanation) from None
         except spawn.BadCredentials as error:
             self.log.error("OpenHexa App credentials for %s unusable: %s", log_name, error)
             raise refusal(502, "The OpenHexa App sent credentials the hub cannot use.") from None

@@ -115,20 +115,34 @@ class BadCredentials(ValueError):
     """The App's credentials answer does not have the contract's shape."""
 
 
-class ForbiddenName(BadCredentials):
+class Forbidden(BadCredentials):
+    """The App's answer sets what the hub does not let it set; ``explanation`` is for people to read."""
+
+    explanation = ""
+
+
+class ForbiddenName(Forbidden):
     """The App's answer sets an environment variable the hub does not let it set."""
 
     def __init__(self, name: str):
         super().__init__(f"the App may not set {name}")
         self.name = name
+        self.explanation = (
+            f"The OpenHexa App sent a setting the hub does not let it set ({name}); an administrator needs to "
+            "look at the App's configuration (or EXTRA_APP_ENV on the hub)."
+        )
 
 
-class ForbiddenFile(BadCredentials):
+class ForbiddenFile(Forbidden):
     """The App's answer writes a file the hub does not let it write."""
 
     def __init__(self, path: str):
         super().__init__(f"the App may not write {path[:64]!r}")
         self.path = path[:64]
+        self.explanation = (
+            f"The OpenHexa App sent a file the hub does not write ({self.path}): files from the App never go in "
+            "hidden files or folders (only ~/.pgpass). An administrator needs to look at the App."
+        )
 
 
 @dataclass

@@ -16,6 +16,7 @@ before it gives anyone a place.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
@@ -119,6 +120,17 @@ def place(response) -> int | None:
     return None
 
 
+@contextlib.contextmanager
+def first_start_pending(app, hub, slow: float, workers: int = 1):
+    """The first three people logged in to the App, the first one's start pending (``slow``: the App takes
+    that long to answer its first call): their sessions and a pool of ``workers`` threads to ask with."""
+    sessions = {email: app.login(email, f"{email}-pass") for email in PEOPLE[:3]}
+    app.clear_calls()
+    with ThreadPoolExecutor(workers) as pool:
+        started = start_in_background(pool, app, hub, sessions[PEOPLE[0]], PEOPLE[0], slow)
+        yield sessions, pool, started
+
+
 def start_in_background(pool, app, hub, session, email, slow: float = 0):
     """Start the person's server (the POST lasts as long as the start) and wait until the hub counts it;
     ``slow``: the App takes that long to answer the start's first call (the answers after it are quick)."""
@@ -133,11 +145,7 @@ def start_in_background(pool, app, hub, session, email, slow: float = 0):
 def test_beyond_the_limit_a_launch_gets_a_place_in_line_and_nobody_jumps_it(limited):
     app, hub = limited
     first, second, third = PEOPLE[:3]
-    sessions = {email: app.login(email, f"{email}-pass") for email in PEOPLE[:3]}
-    app.clear_calls()
-    with ThreadPoolExecutor(2) as pool:
-        started = start_in_background(pool, app, hub, sessions[first], first, slow=6)
-
+    with first_start_pending(app, hub, slow=6, workers=2) as (sessions, pool, started):
         answer = ask(hub, sessions[second], second)
         assert place(answer) == 1
         body = answer.json()
@@ -180,10 +188,7 @@ def test_the_apps_launch_flow_brings_everyone_beyond_the_limit_to_their_server(l
 def test_a_place_is_kept_only_while_its_owner_asks_and_the_wait_has_a_deadline(impatient):
     app, hub = impatient
     first, second, third = PEOPLE[:3]
-    sessions = {email: app.login(email, f"{email}-pass") for email in PEOPLE[:3]}
-    app.clear_calls()
-    with ThreadPoolExecutor(1) as pool:
-        start_in_background(pool, app, hub, sessions[first], first, slow=20)  # it outlasts the whole test
+    with first_start_pending(app, hub, slow=20) as (sessions, _, _):  # it outlasts the whole test
         assert place(ask(hub, sessions[second], second)) == 1
         assert place(ask(hub, sessions[third], third)) == 2
         # The second person closed the page; 2 s later their place is gone.
@@ -237,11 +242,8 @@ def spawner_rows(hub) -> int:
 def test_one_account_holds_one_place_whatever_it_asks_for_and_nothing_is_kept_while_it_waits(limited):
     """One account asking for every name it can think of, again and again, to keep others behind it."""
     app, hub = limited
-    first, attacker, victim = PEOPLE[:3]
-    sessions = {email: app.login(email, f"{email}-pass") for email in PEOPLE[:3]}
-    app.clear_calls()
-    with ThreadPoolExecutor(1) as pool:
-        start_in_background(pool, app, hub, sessions[first], first, slow=20)  # the limit is reached meanwhile
+    _, attacker, victim = PEOPLE[:3]
+    with first_start_pending(app, hub, slow=20) as (sessions, _, _):  # the limit is reached meanwhile
         rows = spawner_rows(hub)
         hostile = ["<img src=x onerror=alert(1)>", "x" * 300, "..", "no-such-workspace", "unknown-2"]
         for _ in range(3):
@@ -258,11 +260,8 @@ def test_one_account_holds_one_place_whatever_it_asks_for_and_nothing_is_kept_wh
 def test_default_servers_wait_in_the_same_line(limited):
     """The spawn page and the REST API's default server: places in the line, not JupyterHub's 429."""
     app, hub = limited
-    first, second, third = PEOPLE[:3]
-    sessions = {email: app.login(email, f"{email}-pass") for email in PEOPLE[:3]}
-    app.clear_calls()
-    with ThreadPoolExecutor(1) as pool:
-        start_in_background(pool, app, hub, sessions[first], first, slow=20)
+    _, second, third = PEOPLE[:3]
+    with first_start_pending(app, hub, slow=20) as (sessions, _, _):
         for email in (second, third):
             assert sessions[email].get(f"{hub.url}/hub/login", timeout=30).ok
         page = sessions[second].get(f"{hub.url}/hub/spawn", allow_redirects=False, timeout=60)
