@@ -515,7 +515,14 @@ class OpenHexaAuthenticator(Authenticator):
         if not session_id:
             return True  # a server's own token, a person's API token: no browser, no App session
         cookies = await self.bindings.get(user, session_id)
-        if await self.session_owner(handler, cookies) == user.name:
+        try:
+            owner = await self.session_owner(handler, cookies)
+        except web.HTTPError as error:
+            # The App cannot answer (a restart, an outage): the servers' logins hold meanwhile, as they
+            # did before it went; nobody is logged out by the App being down. The hub's pages say 503.
+            self.log.warning("The App could not say whose session %s's browser is on (%s): kept", user.name, error)
+            return True
+        if owner == user.name:
             return True
         self.log.info("The App session of %s's browser has ended or changed hands: its logins go", user.name)
         for orm_token in handler.db.query(APIToken).filter_by(user_id=user.id, session_id=session_id):

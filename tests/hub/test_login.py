@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from harness.app import DEMO
-from harness.wait import wait_until
+from harness.wait import WaitTimeout, wait_until
 
 
 def test_anonymous_visit_goes_to_app_login_and_comes_back(app, hub):
@@ -119,3 +119,14 @@ def test_the_hub_serves_the_apps_current_person_from_the_next_request(app, hub, 
     for _ in range(5):
         assert elsewhere.get(f"{hub.url}/hub/api/user", timeout=30).json()["name"] == ALICE
         assert browser.get(f"{hub.url}/hub/api/user", timeout=30).status_code == 403, "alice's login in Mixed's browser"
+
+
+def test_a_servers_login_holds_while_the_app_cannot_answer(app, hub, alice_at_her_server):
+    """The App restarting or down logs nobody out of their server (the hub's own pages say it is unavailable)."""
+    browser = alice_at_her_server
+    app.set_mode("status-500")
+    try:
+        with pytest.raises(WaitTimeout):  # past the server's and the hub's caches
+            wait_until(lambda: not alices_server_answers(hub, browser), "alice's server to stop answering", 12)
+    finally:
+        app.set_mode("ok")
