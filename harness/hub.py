@@ -14,7 +14,7 @@ import requests
 
 from harness import ROOT
 from harness.app import app_cookie_header
-from harness.net import free_ports
+from harness.net import free_ports, random_token
 from harness.process import Process
 from harness.wait import WaitTimeout, wait_until
 
@@ -24,6 +24,10 @@ HUB_TIER_CONFIG = ROOT / "tests" / "hub" / "hub_config.py"
 DOCKER_HUB_CONFIG = ROOT / "tests" / "e2e" / "docker_hub_config.py"
 # The chart's values (CHART_VALUES): the profiles and spawn limits production has.
 CHART_VALUES = ROOT / "chart-values" / "values.yaml"
+# configurable-http-proxy as the project's images run it (proxy/openhexa-proxy.mjs, which
+# servers reach with no App cookie), first on the PATH where JupyterHub looks for it;
+# node_modules/.bin has the Node.js it runs on (package-lock.json).
+PROXY_PATH = f"{ROOT / 'proxy' / 'bin'}:{ROOT / 'node_modules' / '.bin'}"
 
 
 class HubServers:
@@ -86,14 +90,16 @@ class Hub(HubServers):
         port: int | None = None,
         api_token: str | None = None,
         extra_args: list[str] | None = None,
+        host: str = "127.0.0.1",
     ) -> Hub:
         """Start a hub for the App at ``app_url``; ``port`` and ``api_token`` when the App must know them first;
-        ``extra_args``: more command-line configuration (``--Spawner.x=y``)."""
+        ``extra_args``: more command-line configuration (``--Spawner.x=y``); ``host``: the name people reach
+        it by (it listens on 127.0.0.1)."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        token = api_token or os.urandom(16).hex()
+        token = api_token or random_token()
         for attempt in (1, 2):
             try:
-                return cls._start(app_url, data_dir, config, extra_env, port, token, extra_args)
+                return cls._start(app_url, data_dir, config, extra_env, port, token, extra_args, host)
             except WaitTimeout as failure:
                 # A port chosen free can be taken before the hub binds it (a server another
                 # test started, say): the hub exits at once. Once more, on new ports.
@@ -103,15 +109,17 @@ class Hub(HubServers):
         raise AssertionError("unreachable")
 
     @classmethod
-    def _start(cls, app_url, data_dir, config, extra_env, port, token, extra_args) -> Hub:
+    def _start(cls, app_url, data_dir, config, extra_env, port, token, extra_args, host) -> Hub:
         public, hub_port, api_port = free_ports(3)
         port = port or public
         env = {
             **os.environ,
-            "PATH": f"{ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}",
+            "PATH": f"{PROXY_PATH}:{os.environ['PATH']}",
             "PYTHONPATH": str(ROOT),
             "CONFIGPROXY_AUTH_TOKEN": os.urandom(16).hex(),
             "HUB_API_TOKEN": token,
+            # auth_state (which App session each browser's login came from) is encrypted with it.
+            "JUPYTERHUB_CRYPT_KEY": random_token(),
             **app_settings(app_url),
             **(extra_env or {}),
         }
@@ -126,7 +134,7 @@ class Hub(HubServers):
             *(extra_args or []),
         ]  # fmt: skip
         process = Process.start("hub", args, data_dir / "hub.log", env=env, cwd=data_dir)
-        hub = cls(process, f"http://127.0.0.1:{port}", token, data_dir)
+        hub = cls(process, f"http://{host}:{port}", token, data_dir)
         process.wait_ready(f"{hub.url}/hub/api/")
         return hub
 
@@ -145,6 +153,20 @@ class Hub(HubServers):
         pid_file = self.data_dir / "proxy.pid"
         with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
             os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+
+
+def own_token(hub_url: str, session: requests.Session, name: str, note: str = "my script") -> str:
+    """A token a person makes for themselves on the hub's REST API, with their browser's cookies (the
+    hub's login and its ``_xsrf``, which a visit to /hub/home sets)."""
+    session.get(f"{hub_url}/hub/home", timeout=30)
+    response = session.post(
+        f"{hub_url}/hub/api/users/{quote(name, safe='@')}/tokens",
+        json={"note": note},
+        headers={"X-XSRFToken": session.cookies.get("_xsrf", path="/hub/") or session.cookies.get("_xsrf", "")},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["token"]
 
 
 def app_settings(app_url: str) -> dict[str, str]:

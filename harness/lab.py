@@ -6,6 +6,7 @@ from selenium.common.exceptions import (
     ElementNotInteractableException,
     NoSuchElementException,
     StaleElementReferenceException,
+    WebDriverException,
 )
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -55,7 +56,25 @@ def log_in_to_app(browser, who: str, start: str = f"{APP_URL}/login"):
     submit.click()
     # Until the form's page is gone, the login is still in flight: a page opened now
     # would race it (and meet the login redirect, or be replaced by the login's own).
-    wait(browser, ready.staleness_of(submit), "the App's login to be sent and its page left")
+    wait(browser, left(submit), "the App's login to be sent and its page left")
+
+
+def left(element):
+    """Selenium's staleness_of, for Chromium too: asked about an element whose page is gone, it sometimes
+    answers "Node with given id does not belong to the document" rather than "stale element"."""
+
+    def gone(_):
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return gone
 
 
 def wait_for_lab(browser, timeout: float = LAB_TIMEOUT):

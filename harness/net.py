@@ -6,12 +6,37 @@ import contextlib
 import http.server
 import json
 import os
+import secrets
 import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+
+def random_token() -> str:
+    """A random secret as deployments make one (`openssl rand -hex 32`): the App's hub token, a crypt key."""
+    return secrets.token_hex(32)
+
+
+@contextlib.contextmanager
+def names_on_loopback(domain: str):
+    """In this process, ``domain`` and every name under it resolve to 127.0.0.1, as the browser of
+    ``harness.browser.new_browser(loopback_domain=...)`` resolves them (Python asks the system, which
+    knows none of them)."""
+    resolve = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if isinstance(host, str) and (host == domain or host.endswith(f".{domain}")):
+            host = "127.0.0.1"
+        return resolve(host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = resolve
 
 
 def free_port() -> int:
@@ -42,10 +67,11 @@ class StandInServer:
     """An HTTP server on 127.0.0.1 that records each request and answers ``answer(request)``.
 
     ``answer`` returns ``(status, headers, body)``; a dict or list body is sent as JSON.
-    Use it as a context manager; ``url`` is its base URL.
+    ``port``: the port to listen on (default: a free one). Use it as a context manager;
+    ``url`` is its base URL.
     """
 
-    def __init__(self, answer):
+    def __init__(self, answer, port: int = 0):
         self.answer = answer
         self.requests: list[Request] = []
         stand_in = self
@@ -73,7 +99,7 @@ class StandInServer:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> StandInServer:

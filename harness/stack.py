@@ -12,6 +12,7 @@ import requests
 
 from harness import ROOT
 from harness.hub import HubServers
+from harness.net import random_token
 
 APP_URL = "http://localhost:8000"  # the App's backend, as the browser reaches it:
 APP_FRONTEND_URL = "http://localhost:3000"  # its frontend (login, home, notebooks pages);
@@ -23,8 +24,9 @@ class Stack(HubServers):
     """The docker-compose stack of `make up`, under its own project name."""
 
     project: str = "openhexa-e2e"
-    api_token: str = field(default_factory=lambda: os.urandom(16).hex())  # this run's, as make up makes its own
-    proxy_token: str = field(default_factory=lambda: os.urandom(16).hex())
+    api_token: str = field(default_factory=random_token)  # this run's, as make up makes its own
+    proxy_token: str = field(default_factory=random_token)
+    crypt_key: str = field(default_factory=random_token)
     buckets: Path = Path("/tmp/openhexa-e2e-buckets")  # the 'local' engine's bucket folders
     said: str = ""  # what `make up` printed
 
@@ -35,6 +37,7 @@ class Stack(HubServers):
             "COMPOSE_PROJECT_NAME": self.project,
             "HUB_API_TOKEN": self.api_token,
             "CONFIGPROXY_AUTH_TOKEN": self.proxy_token,
+            "JUPYTERHUB_CRYPT_KEY": self.crypt_key,
             "OPENHEXA_BUCKETS": str(self.buckets),
         }
 

@@ -8,6 +8,8 @@ on named servers (one per workspace). Settings are listed in the README.
 import os
 
 from openhexa_hub import TEMPLATES
+from openhexa_hub.handlers import APP_SERVICE
+from openhexa_hub.traits import looks_random
 
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 
@@ -20,6 +22,16 @@ c.JupyterHub.allow_named_servers = True
 # One named server per workspace a person opens; refused ones leave nothing behind.
 c.JupyterHub.named_server_limit_per_user = int(os.environ.get("NAMED_SERVER_LIMIT_PER_USER", "50"))
 c.Spawner.default_url = "/lab"
+# A person's server never loads Jupyter configuration or extensions from their home folder
+# (~/.jupyter/jupyter_server_config.py would add handlers to the running server).
+c.Spawner.disable_user_config = True
+
+# Per-person origins: each person's servers on a subdomain of their own
+# (https://<person>.notebooks.example.org), so a page served by one person's server cannot
+# read the hub's pages or another person's server. Wildcard DNS and certificate needed.
+subdomain_host = os.environ.get("SUBDOMAIN_HOST", "").strip()
+if subdomain_host:
+    c.JupyterHub.subdomain_host = subdomain_host
 
 # Error pages that say why (JupyterHub's 404 page hides the reason).
 c.JupyterHub.template_paths = [TEMPLATES]
@@ -28,20 +40,21 @@ c.JupyterHub.template_paths = [TEMPLATES]
 hub_api_token = os.environ.get("HUB_API_TOKEN", "").strip()
 if not hub_api_token:
     raise SystemExit("HUB_API_TOKEN is not set: it is the token the OpenHexa App uses on the hub API.")
-c.JupyterHub.services = [{"name": "openhexa-app", "api_token": hub_api_token}]
+c.JupyterHub.services = [{"name": APP_SERVICE, "api_token": hub_api_token}]
 # JupyterHub treats a token given in its configuration as a password: 16384 rounds of SHA-512
 # (about 7 ms of the hub's one core) on every request it authenticates. The App calls the hub
 # two or three times a second for each person whose server is starting (its page asks every
 # second), so at 100 people the hub's event loop did nothing else, its own calls to the App
-# timed out and spawns failed. A random token needs no stretching: `openssl rand -hex 32`.
-if len(hub_api_token) >= 32:
+# timed out and spawns failed. A random token needs no stretching: `openssl rand -hex 32`;
+# one that does not look random (too short, or too few different characters) keeps it.
+if looks_random(hub_api_token):
     c.JupyterHub.trust_user_provided_tokens = True
 c.JupyterHub.load_roles = [
     {
-        "name": "openhexa-app",
+        "name": APP_SERVICE,
         "description": "Create users and start, stop and read their servers.",
         "scopes": ["admin:users", "admin:servers"],
-        "services": ["openhexa-app"],
+        "services": [APP_SERVICE],
     }
 ]
 

@@ -146,7 +146,7 @@ class Logout(DjangoHandler):
             except ConnectionError as error:
                 log.error("hub logout failed: %s", error)
         self.state.close_session(session or "")
-        self.clear_cookie("sessionid", path="/")
+        self.clear_app_cookie("sessionid")
         self.redirect("/login")
 
 

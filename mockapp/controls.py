@@ -8,6 +8,8 @@
 - ``/_mock/hub-answers``: the hub's answers to the App's server launches (``POST
   /hub/api/users/<email>/servers/<slug>``): time, path, status, ``Retry-After``, JSON body;
   DELETE clears.
+- ``/_mock/expire``: end the session ``{"sessionid": ...}`` as Django does when it expires:
+  nobody tells the hub.
 """
 
 from __future__ import annotations
@@ -84,8 +86,15 @@ class Record(Control):
         self.set_status(204)
 
 
+class Expire(Control):
+    def post(self):
+        self.state.close_session(str(self.body().get("sessionid", "")))
+        self.set_status(204)
+
+
 def routes() -> list[tuple]:
     return [
+        (r"/_mock/expire", Expire),
         (r"/_mock/mode", Mode),
         (r"/_mock/answer", Answer),
         (r"/_mock/calls", Record, {"field": "calls", "key": "calls"}),

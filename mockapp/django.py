@@ -54,11 +54,20 @@ class DjangoHandler(web.RequestHandler):
     def check_xsrf_cookie(self):
         """Tornado's own check is off; :meth:`prepare` applies Django's."""
 
+    def set_app_cookie(self, name: str, value: str, **options):
+        """One of the App's cookies, on SESSION_COOKIE_DOMAIN when it has one (config/settings/base.py)."""
+        domain = {"domain": self.conf.cookie_domain} if self.conf.cookie_domain else {}
+        self.set_cookie(name, value, path="/", samesite="Lax", **domain, **options)
+
+    def clear_app_cookie(self, name: str):
+        domain = {"domain": self.conf.cookie_domain} if self.conf.cookie_domain else {}
+        self.clear_cookie(name, path="/", **domain)
+
     def csrf_token(self) -> str:
         token = self.get_cookie("csrftoken")
         if not token:
             token = secrets.token_hex(16)
-            self.set_cookie("csrftoken", token, path="/", samesite="Lax")
+            self.set_app_cookie("csrftoken", token)
         return token
 
     def csrf_failure(self) -> str | None:

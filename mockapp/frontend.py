@@ -40,9 +40,12 @@ class Login(DjangoHandler):
         if user is None or not password or not secrets.compare_digest(user.password.encode(), password.encode()):
             self.finish(page("Log in", "<p id='login-error'>Wrong email or password.</p>"))
             return
-        self.set_cookie("sessionid", self.state.open_session(user), path="/", httponly=True, samesite="Lax")
+        # Django's login() ends the browser's previous session: flush() when it was another
+        # person's, cycle_key() when it was the same person's; either way the old key is void.
+        self.state.close_session(self.get_cookie("sessionid") or "")
+        self.set_app_cookie("sessionid", self.state.open_session(user), httponly=True)
         # Django rotates the CSRF secret on login.
-        self.set_cookie("csrftoken", secrets.token_hex(16), path="/", samesite="Lax")
+        self.set_app_cookie("csrftoken", secrets.token_hex(16))
         self.redirect(self.safe_next(self.get_argument("next", "/")))
 
     def safe_next(self, next_url: str) -> str:

@@ -97,7 +97,7 @@ def release_with(args: argparse.Namespace, phases: Phases) -> str:
 
     for image in images:
         with phases.phase("inspect", image.local, f"looking inside {image.local}"):
-            inside = look_inside(image.local)
+            inside = look_inside(image.local, image.key)
             image.tags = compute_tags(version, today, commit, inside, image.describes)
             image.info = described(image.local, inside)
     chart_values.check(args.values, places)  # before anything is pushed

@@ -8,7 +8,7 @@ from pathlib import Path
 from release.gate import TierResult
 from release.images import Image
 
-PACKAGE_KINDS = ("python_packages", "debian_packages", "lab_extensions")
+PACKAGE_KINDS = ("python_packages", "debian_packages", "alpine_packages", "lab_extensions", "node_packages")
 
 
 # -- the JSON ------------------------------------------------------------------------
@@ -140,10 +140,15 @@ def md_changes(manifest: dict) -> list[str]:
 def md_contents(manifest: dict) -> list[str]:
     lines = []
     for image in manifest["images"].values():
+        lines += ["", f"## {image['repository']}", ""]
+        if image.get("chp"):  # the proxy image: Node.js, no Python
+            modules = ", ".join(f"{n}@{v}" for n, v in sorted(image.get("node_packages", {}).items()))
+            lines += [f"configurable-http-proxy {image['chp']} on Node.js {image['node']}.", ""]
+            lines.append(f"Node.js modules: {modules}")
+            continue
         extensions = ", ".join(f"{n} {v}" for n, v in image["lab_extensions"].items()) or "none"
         packages = ", ".join(f"{n}=={v}" for n, v in sorted(image["python_packages"].items()))
         lines += [
-            "", f"## {image['repository']}", "",
             f"Python {image['python']}; JupyterLab {image.get('lab') or '-'}; JupyterHub {image['hub']}.", "",
             f"JupyterLab extensions: {extensions}", "",
             f"Python packages: {packages}", "",

@@ -1,12 +1,13 @@
 """A CycloneDX SBOM of each published image, made from the image itself, attached to it in the registry.
 
-Its components are what ``inspect_image.py`` finds inside the image: every Python distribution,
-Debian package and npm package, each with its package URL and version, and, where the project's
-locks know the release (``hub/requirements-local.lock``, ``jupyter/requirements.lock``,
-``package-lock.json``), the sha256 (Python) or sha512 (npm) of its files. It is built and written
-with cyclonedx-python-lib, pushed as an OCI artifact (``application/vnd.cyclonedx+json``) whose
-subject is the image's digest (release/oci.py), and the verify step pulls it back and checks it
-against the image pulled by that digest.
+Its components are what ``inspect_image.py`` (the proxy image: ``images.PROXY_INSPECTOR``) finds
+inside the image: every Python distribution, Debian or Alpine package and npm package, each with
+its package URL and version, and, where the project's locks know the release
+(``hub/requirements-local.lock``, ``jupyter/requirements.lock``, ``package-lock.json``), the sha256
+(Python) or sha512 (npm) of its files. It is built and written with cyclonedx-python-lib, pushed as
+an OCI artifact (``application/vnd.cyclonedx+json``) whose subject is the image's digest
+(release/oci.py), and the verify step pulls it back and checks it against the image pulled by that
+digest.
 """
 
 from __future__ import annotations
@@ -57,14 +58,19 @@ def npm_hashes(lock: Path = NPM_LOCK) -> dict[tuple[str, str], str]:
 
 
 def expected_purls(inside: dict) -> set[str]:
-    """The package URLs an image's SBOM must list: one per package found inside it."""
+    """The package URLs an image's SBOM must list: one per package found inside it (the proxy image
+    has no Python, and Alpine's packages where the chart's image is Alpine)."""
     arch = inside.get("debian_architecture")
-    purls = {str(PackageURL("pypi", name=canonical(n), version=v)) for n, v in inside["python_packages"].items()}
+    python = inside.get("python_packages", {})
+    purls = {str(PackageURL("pypi", name=canonical(n), version=v)) for n, v in python.items()}
     purls |= {
         str(PackageURL("deb", "debian", n, v, qualifiers={"arch": arch} if arch else None))
-        for n, v in inside["debian_packages"].items()
+        for n, v in inside.get("debian_packages", {}).items()
     }
-    for name, version in inside.get("npm_packages", []):
+    purls |= {str(PackageURL("apk", "alpine", n, v)) for n, v in inside.get("alpine_packages", {}).items()}
+    if inside.get("chp"):  # the proxy image's configurable-http-proxy itself, beside its modules
+        purls.add(str(PackageURL("npm", None, "configurable-http-proxy", inside["chp"])))
+    for name, version in [*inside.get("npm_packages", []), *inside.get("node_packages", {}).items()]:
         namespace, _, short = name.rpartition("/")
         purls.add(str(PackageURL("npm", namespace or None, short, version)))
     return purls

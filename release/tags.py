@@ -27,7 +27,7 @@ class Context:
     version: str | None  # from a vX.Y.Z git tag on HEAD
     date: dt.date
     commit: str
-    inside: dict  # python, lab, hub: the versions the image carries (inspect_image.py)
+    inside: dict  # python, lab, hub, chp: the versions the image carries (release/images.py)
 
 
 def version_tag(c: Context) -> str | None:
@@ -51,6 +51,10 @@ def hub_tag(c: Context) -> str | None:
     return f"hub-{c.inside['hub']}" if c.inside.get("hub") else None
 
 
+def chp_tag(c: Context) -> str | None:
+    return f"chp-{c.inside['chp']}" if c.inside.get("chp") else None
+
+
 def date_tag(c: Context) -> str:
     return c.date.isoformat()
 
@@ -61,7 +65,7 @@ def latest_tag(c: Context) -> str | None:
 
 Tagger = Callable[[Context], "str | None"]
 IMMUTABLE: tuple[Tagger, ...] = (version_tag, commit_tag)  # never overwritten
-DESCRIBED: dict[str, Tagger] = {"python": python_tag, "lab": lab_tag, "hub": hub_tag}  # what is inside
+DESCRIBED: dict[str, Tagger] = {"python": python_tag, "lab": lab_tag, "hub": hub_tag, "chp": chp_tag}  # what is inside
 MOVING: tuple[Tagger, ...] = (date_tag, latest_tag)  # point at the newest
 
 
@@ -70,7 +74,7 @@ class Tags:
     """An image's tags, in the order they are pushed."""
 
     immutable: tuple[str, ...]  # never overwritten: the version, the commit
-    described: tuple[str, ...]  # what is inside: python-3.x, lab-x.y.z, hub-x.y.z
+    described: tuple[str, ...]  # what is inside: python-3.x, lab-x.y.z, hub-x.y.z, chp-x.y.z
     moving: tuple[str, ...]  # point at the newest: the date, latest
 
     def in_push_order(self) -> list[str]:
@@ -84,10 +88,11 @@ def applied(taggers: Iterable[Tagger], context: Context) -> tuple[str, ...]:
 def compute_tags(
     version: str | None, date: dt.date, commit: str, inside: dict, describes=("python", "lab", "hub")
 ) -> Tags:
-    """Docker Stacks' tags for one image; ``inside`` maps python/lab/hub to the versions it carries.
+    """Docker Stacks' tags for one image; ``inside`` maps python/lab/hub/chp to the versions it carries.
 
     ``describes`` says which of them name the image: the hub image carries no
-    JupyterLab of its own in production, so it is not tagged lab-x.y.z.
+    JupyterLab of its own in production, so it is not tagged lab-x.y.z; the proxy
+    image is tagged with its configurable-http-proxy only (chp-x.y.z).
     """
     context = Context(version, date, commit, inside)
     return Tags(

@@ -1,4 +1,4 @@
-"""Pull each image back by digest and start it: the notebook serves /api, the hub its health check."""
+"""Pull each image back by digest and start it: the notebook serves /api, the hub and the proxy their health checks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import subprocess
 
 from harness.hub import app_settings
-from harness.net import StandInServer, answers_ok, free_port
+from harness.net import StandInServer, answers_ok, free_port, random_token
 from harness.wait import WaitTimeout, wait_until
 from release import ReleaseError, run, sbom
 from release.images import Image, look_inside
@@ -34,6 +34,9 @@ def verify(registry: Registry, image: Image) -> None:
         if image.key == "notebook":
             command = ["notebook", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1"]
             url, env = f"http://127.0.0.1:{port}/api", []
+        elif image.key == "proxy":
+            command, env = proxy_command(port)
+            url = f"http://127.0.0.1:{port}/_chp_healthz"
         else:
             proxy_api = stack.enter_context(proxy_api_stand_in())
             command, env = hub_command(port, proxy_api.url)
@@ -43,7 +46,7 @@ def verify(registry: Registry, image: Image) -> None:
 
 def check_sbom(registry: Registry, image: Image, ref: str) -> None:
     """The SBOM attached to the image's digest lists exactly what the image pulled back by it holds."""
-    sbom.check(RegistryAPI(registry.host), image.repository, image.digest, look_inside(ref))
+    sbom.check(RegistryAPI(registry.host), image.repository, image.digest, look_inside(ref, image.key))
 
 
 def proxy_api_stand_in() -> StandInServer:
@@ -61,7 +64,8 @@ def hub_command(port: int, proxy_api: str) -> tuple[list[str], list[str]]:
     settings = {
         "CONFIGPROXY_AUTH_TOKEN": os.urandom(16).hex(),
         **app_settings(NOWHERE),
-        "HUB_API_TOKEN": os.urandom(16).hex(),
+        "HUB_API_TOKEN": random_token(),
+        "JUPYTERHUB_CRYPT_KEY": random_token(),
         "OPENHEXA_SPAWNER": "kubernetes",
     }
     env = [arg for name, value in settings.items() for arg in ("-e", f"{name}={value}")]
@@ -72,6 +76,13 @@ def hub_command(port: int, proxy_api: str) -> tuple[list[str], list[str]]:
         "--JupyterHub.db_url=sqlite:///:memory:",
     ]  # fmt: skip
     return command, env
+
+
+def proxy_command(port: int) -> tuple[list[str], list[str]]:
+    """The proxy's flags as the chart's proxy Deployment gives them, on loopback and free ports."""
+    command = ["--ip=127.0.0.1", f"--port={port}", "--api-ip=127.0.0.1", f"--api-port={free_port()}",
+               f"--default-target={NOWHERE}", f"--error-target={NOWHERE}/hub/error"]  # fmt: skip
+    return command, ["-e", f"CONFIGPROXY_AUTH_TOKEN={os.urandom(16).hex()}"]
 
 
 def start_and_wait(ref: str, command: list[str], env: list[str], url: str, what: str) -> None:

@@ -8,8 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/build-lib.sh
 
 image=${IMAGE_PREFIX:-blsq/}openhexa-jupyterhub:${TAG:-dev}
-upstream=$(sed -n 's/^ARG HUB_BASE_IMAGE=//p' hub/Dockerfile)
-base=$(base_image "$upstream" offline_hub_base)
+base=$(base_of hub/Dockerfile HUB_BASE_IMAGE offline_hub_base)
 for target in production local; do
   tag=$image
   [ "$target" = local ] && tag=$image-local

@@ -8,6 +8,7 @@ CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 OFFLINE_ROOTFS=${OFFLINE_ROOTFS:-openhexa/offline-rootfs:bookworm}
 OFFLINE_BASE=${OFFLINE_BASE:-openhexa/offline-docker-stacks:bookworm}
 OFFLINE_HUB_BASE=${OFFLINE_HUB_BASE:-openhexa/offline-k8s-hub:bookworm}
+OFFLINE_PROXY_BASE=${OFFLINE_PROXY_BASE:-openhexa/offline-chp:bookworm}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -33,7 +34,7 @@ buildkit_build() {
 # offline one if needed. BASE=upstream insists on UPSTREAM_IMAGE, BASE=offline on the
 # offline base, and BASE=auto (the default) uses UPSTREAM_IMAGE when it is present or can
 # be pulled. OFFLINE_BUILDER is the function that builds the offline twin and prints its
-# name: offline_notebook_base (the default) or offline_hub_base.
+# name: offline_notebook_base (the default), offline_hub_base or offline_proxy_base.
 base_image() {
   local upstream=$1 builder=${2:-offline_notebook_base} choice=${BASE:-auto}
   case "$choice" in
@@ -58,6 +59,12 @@ base_image() {
   "$builder"
 }
 
+# base_of DOCKERFILE ARG [OFFLINE_BUILDER]: the base to build DOCKERFILE on: the upstream image its
+# `ARG ARG=...` names, or its offline twin (base_image above).
+base_of() {
+  base_image "$(sed -n "s/^ARG $2=//p" "$1")" "${3:-offline_notebook_base}"
+}
+
 # The Docker Stacks-compatible base of the notebook image (jupyter/offline-base/).
 offline_notebook_base() {
   buildkit_build --quiet --build-arg "ROOTFS_IMAGE=$OFFLINE_ROOTFS" -t "$OFFLINE_BASE" \
@@ -70,4 +77,12 @@ offline_hub_base() {
   buildkit_build --quiet --build-arg "ROOTFS_IMAGE=$OFFLINE_ROOTFS" -t "$OFFLINE_HUB_BASE" \
     -f hub/offline-base/Dockerfile hub >&2
   echo "$OFFLINE_HUB_BASE"
+}
+
+# The twin of the chart's proxy image (proxy/offline-base/): configurable-http-proxy and Node.js
+# as package-lock.json pins them, in upstream's layout.
+offline_proxy_base() {
+  buildkit_build --quiet --build-arg "ROOTFS_IMAGE=$OFFLINE_ROOTFS" -t "$OFFLINE_PROXY_BASE" \
+    -f proxy/offline-base/Dockerfile . >&2
+  echo "$OFFLINE_PROXY_BASE"
 }

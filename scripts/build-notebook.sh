@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/build-lib.sh
 
 image=${IMAGE_PREFIX:-blsq/}openhexa-base-notebook:${TAG:-dev}
-upstream=$(sed -n 's/^ARG BASE_IMAGE=//p' jupyter/Dockerfile)
-base=$(base_image "$upstream")
+base=$(base_of jupyter/Dockerfile BASE_IMAGE)
 engines=${STORAGE_ENGINES:-}
 if [ -z "$engines" ]; then
   engines="local s3 gcp azure"

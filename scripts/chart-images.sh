@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Push this commit's images (`make build`) to a registry the cluster pulls from, and write the
+# Push this commit's three images (`make build`) to a registry the cluster pulls from, and write the
 # Helm values that deploy exactly them, by digest.
 #   scripts/chart-images.sh REGISTRY VALUES_FILE     e.g. localhost:5000 "$RUNNER_TEMP/images.yaml"
 # The chart renders an image as <name>:<tag>, so the tag is "<tag>@sha256:<digest>": what runs is
@@ -23,6 +23,7 @@ push() {
 
 read -r hub_name hub_digest < <(push openhexa-jupyterhub)
 read -r notebook_name notebook_digest < <(push openhexa-base-notebook)
+read -r proxy_name proxy_digest < <(push openhexa-proxy)
 cat >"$out" <<YAML
 # This commit's images, by digest (scripts/chart-images.sh).
 hub:
@@ -33,5 +34,10 @@ singleuser:
   image:
     name: $notebook_name
     tag: "$tag@$notebook_digest"
+proxy:
+  chp:
+    image:
+      name: $proxy_name
+      tag: "$tag@$proxy_digest"
 YAML
-echo "wrote $out: $hub_name@$hub_digest, $notebook_name@$notebook_digest"
+echo "wrote $out: $hub_name@$hub_digest, $notebook_name@$notebook_digest, $proxy_name@$proxy_digest"

@@ -7,10 +7,11 @@
 #   scripts/stack.sh logs   every container's log, spawned servers included
 #   scripts/stack.sh secrets  make this stack's secrets if there are none yet
 # COMPOSE_PROJECT_NAME (default openhexa-notebooks) keeps stacks apart.
-# Secrets: HUB_API_TOKEN and CONFIGPROXY_AUTH_TOKEN from the environment, else from
-# OPENHEXA_SECRETS_FILE (default .stack-secrets.env, git-ignored, 0600), made once with
-# random values; the App's token is shown that once (`up APP` shows it each time, with the rest of
-# what to set on your App). Nothing in the repository is one.
+# Secrets: HUB_API_TOKEN, CONFIGPROXY_AUTH_TOKEN and JUPYTERHUB_CRYPT_KEY from the environment,
+# else from OPENHEXA_SECRETS_FILE (default .stack-secrets.env, git-ignored, 0600), made once with
+# random values (one missing from an older file is added); the App's token is shown that once
+# (`up APP` shows it each time, with the rest of what to set on your App). Nothing in the
+# repository is one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-openhexa-notebooks}
@@ -103,7 +104,7 @@ SECRETS_FILE=${OPENHEXA_SECRETS_FILE:-$PWD/.stack-secrets.env}
 random_token() { od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; }
 
 secrets() {
-  if [ -n "${HUB_API_TOKEN:-}" ] && [ -n "${CONFIGPROXY_AUTH_TOKEN:-}" ]; then
+  if [ -n "${HUB_API_TOKEN:-}" ] && [ -n "${CONFIGPROXY_AUTH_TOKEN:-}" ] && [ -n "${JUPYTERHUB_CRYPT_KEY:-}" ]; then
     return 0 # given by the caller (the end-to-end tests)
   fi
   if [ ! -f "$SECRETS_FILE" ]; then
@@ -118,6 +119,13 @@ Made this stack's secrets in $SECRETS_FILE (readable by you only; \`make down\` 
 The App's token for the hub's REST API (its HUB_API_TOKEN), shown this once:
   $app_token
 MSG
+  fi
+  # The key the hub encrypts auth_state with (which App session each browser's login came from).
+  if ! grep -q '^JUPYTERHUB_CRYPT_KEY=' "$SECRETS_FILE"; then
+    (
+      umask 077
+      printf 'JUPYTERHUB_CRYPT_KEY=%s\n' "$(random_token)" >>"$SECRETS_FILE"
+    )
   fi
   set -a
   # shellcheck source=/dev/null
@@ -194,7 +202,7 @@ MSG
   down)
     # Removing needs no secret; compose still wants the variables set.
     HUB_API_TOKEN=${HUB_API_TOKEN:-unused} CONFIGPROXY_AUTH_TOKEN=${CONFIGPROXY_AUTH_TOKEN:-unused} \
-      compose down --volumes --remove-orphans
+      JUPYTERHUB_CRYPT_KEY=${JUPYTERHUB_CRYPT_KEY:-unused} compose down --volumes --remove-orphans
     mapfile -t ids < <(spawned)
     [ ${#ids[@]} -eq 0 ] || docker rm -f "${ids[@]}" >/dev/null
     mapfile -t vols < <(volumes)
@@ -202,7 +210,7 @@ MSG
     ;;
   logs)
     HUB_API_TOKEN=${HUB_API_TOKEN:-unused} CONFIGPROXY_AUTH_TOKEN=${CONFIGPROXY_AUTH_TOKEN:-unused} \
-      compose logs --no-color --timestamps
+      JUPYTERHUB_CRYPT_KEY=${JUPYTERHUB_CRYPT_KEY:-unused} compose logs --no-color --timestamps
     for id in $(spawned); do
       echo "=== spawned server $(docker inspect -f '{{.Name}}' "$id") ==="
       docker logs --timestamps "$id" 2>&1

@@ -7,7 +7,6 @@ share is the ``harness`` package. Nothing here needs Docker, testinfra or a brow
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import yaml
@@ -15,7 +14,7 @@ import yaml
 from harness import ARTIFACTS, ROOT
 from harness.app import MockApp
 from harness.containers import NOTEBOOK_IMAGE
-from harness.net import free_port
+from harness.net import free_port, random_token
 
 
 def pytest_report_header(config):
@@ -35,7 +34,7 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def hub_address():
     """Where the hub tier's hub will listen, and the App's token: the mock App needs both first."""
-    return f"http://127.0.0.1:{free_port()}", os.urandom(16).hex()
+    return f"http://127.0.0.1:{free_port()}", random_token()
 
 
 @pytest.fixture(scope="session")

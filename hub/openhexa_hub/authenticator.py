@@ -1,14 +1,18 @@
 """A JupyterHub authenticator that trusts the OpenHexa App's session.
 
 There is no login form: the hub asks the App who owns the session cookies the
-browser sends (``/notebooks/authenticate/``), and asks again before every
+browser sends (``/notebooks/authenticate/``), again on every request once a second
+has passed (a login is only as good as the App session it came from, in this browser,
+and the servers' checks of a login too: ``sessions.py``), and again before every
 spawn. Spawn hooks fetch the credentials a server needs from the App.
 See ``shared/app-contract.md`` in the OpenHexa docs for the contract.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 from urllib.parse import urlencode, urlsplit
 
@@ -30,7 +34,8 @@ from .app_client import (
     NotLoggedIn,
 )
 from .errors import refusal
-from .handlers import AppLogoutHandler, authenticator_handlers
+from .handlers import AppLogoutHandler, authenticator_handlers, check_again_next_request, launched_by_app
+from .sessions import SessionBindings, Verdicts
 from .traits import EnvBool, EnvFloat, EnvList, EnvUnicode
 
 # The App's usernames are email addresses; after lowercasing they must look
@@ -45,6 +50,9 @@ WORKSPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 APP_UNAVAILABLE = "The OpenHexa App is unavailable, try again in a moment."
 SESSION_ENDED = "Your OpenHexa session has ended: log in to the OpenHexa App again, then reopen your notebooks."
 BAD_COOKIES = "Your OpenHexa cookies are not valid: log in to the OpenHexa App again."
+WORKSPACE_FROM_THE_APP = (
+    "Workspace notebooks are opened from the OpenHexa App: open the workspace there, then its notebooks."
+)
 ANSWER_TOO_LARGE = (
     f"The OpenHexa App's answer was larger than the hub reads ({MAX_ANSWER_BYTES // 1024} kB): "
     "an administrator needs to look at the App."
@@ -75,6 +83,34 @@ def forgive_spawn_failure(spawner) -> None:
     settings = getattr(handler, "settings", None)
     if settings is not None:
         settings["failure_count"] = settings.get("failure_count", 0) - 1
+        # JupyterHub then logs "N consecutive spawns failed. Hub will exit ..." with the count it has
+        # after adding this one back: unchanged, and no failure happened. That line is left out.
+        REFUSALS_LOG.refused(settings["failure_count"] + 1)
+
+
+class RefusalsAreNoFailures(logging.Filter):
+    """Leave out JupyterHub's "N consecutive spawns failed" line after a refusal (which it counts, and the
+    authenticator takes back ahead of time: N is the count of real failures before it, logged already)."""
+
+    MESSAGE = "%i consecutive spawns failed"
+
+    def __init__(self):
+        super().__init__()
+        self.count: int | None = None  # the count JupyterHub will log after the last refusal
+
+    def refused(self, count: int) -> None:
+        self.count = count
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.count is None or not str(record.msg).startswith(self.MESSAGE) or not record.args:
+            return True
+        if record.args[0] != self.count:
+            return True
+        self.count = None
+        return False
+
+
+REFUSALS_LOG = RefusalsAreNoFailures()
 
 
 def forget_refused_server(user, spawner) -> None:
@@ -174,6 +210,34 @@ class OpenHexaAuthenticator(Authenticator):
         config=True,
         help="Seconds a launch may wait in the spawn line before a 503 says so (env SPAWN_LINE_DEADLINE).",
     )
+    app_session_cache = EnvFloat(
+        "APP_SESSION_CACHE",
+        5.0,
+        config=True,
+        help="Seconds the hub reuses the App's answer about a session before asking again "
+        "(env APP_SESSION_CACHE). A login is checked on nearly every request (auth_refresh_age 1).",
+    )
+    extra_app_env = EnvList(
+        "EXTRA_APP_ENV",
+        config=True,
+        help="Environment variables the App may set beyond those its code sends, comma-separated; "
+        "`NAME*` for a prefix (env EXTRA_APP_ENV). The names the hub and the image rely on stay refused.",
+    )
+    local_storage_root = EnvUnicode(
+        "LOCAL_STORAGE_ROOT",
+        config=True,
+        help="The folder, as the Docker engine sees it, under which the App keeps the buckets of the "
+        "'local' storage engine (the App's WORKSPACE_STORAGE_MOUNT_PATH must be below it); "
+        "empty: the 'local' engine is refused (env LOCAL_STORAGE_ROOT).",
+    )
+    fuse_seccomp_profile = EnvUnicode(
+        "FUSE_SECCOMP_PROFILE",
+        "openhexa/fuse.json",
+        config=True,
+        help="KubeSpawner: the Localhost seccomp profile of servers that mount a bucket with FUSE, relative to "
+        "the kubelet's seccomp folder (/var/lib/kubelet/seccomp): openhexa_hub/seccomp/fuse.json installed on "
+        "every node (env FUSE_SECCOMP_PROFILE). DockerSpawner passes that file itself.",
+    )
     allowed_images = EnvList(
         "ALLOWED_IMAGES",
         config=True,
@@ -228,6 +292,17 @@ class OpenHexaAuthenticator(Authenticator):
     def _refresh_pre_spawn_default(self):
         return True
 
+    # Every request (a second at the most after the last check) checks the login against the
+    # App session it came from (refresh_user); the App's answers are reused app_session_cache.
+    @default("auth_refresh_age")
+    def _auth_refresh_age_default(self):
+        return 1
+
+    # Where each browser's login came from outlives a hub restart (sessions.py).
+    @default("enable_auth_state")
+    def _enable_auth_state_default(self):
+        return True
+
     @default("app_client")
     def _app_client_default(self):
         return AppClient(connect_timeout=self.app_connect_timeout, read_timeout=self.app_read_timeout, log=self.log)
@@ -247,6 +322,9 @@ class OpenHexaAuthenticator(Authenticator):
             details = ", ".join(f"{name} (env {self.traits()[name].metadata['env']})" for name in missing)
             raise ValueError(f"OpenHexaAuthenticator is missing required settings: {details}")
         spawn.keep_credentials_out_of(self.log)  # the hub's logger: KubeSpawner logs refused pods on it
+        if REFUSALS_LOG not in self.log.filters:
+            self.log.addFilter(REFUSALS_LOG)  # JupyterHub logs its count of failed spawns on it
+        self.bindings, self.verdicts = SessionBindings(), Verdicts(self.app_session_cache)
         self.app_client  # noqa: B018 - made now: a malformed timeout stops the hub at start, naming its variable
         cookie_options = self.cookie_options()  # checks both cookie settings
         # Every hub page carries the CSP unless the hub's config set its own.
@@ -334,6 +412,22 @@ class OpenHexaAuthenticator(Authenticator):
             raise self._no_session(refused) from None
         return self.username_from(payload)
 
+    async def session_owner(self, handler, cookies: AppCookies | None) -> str | None:
+        """Who the App says owns this session (None: nobody, or no cookies), its answer reused a few seconds.
+
+        A failing App is an HTTP 503, never nobody: people are not logged out while it is down.
+        """
+        if cookies is None:
+            return None
+        known, owner = self.verdicts.get(cookies)
+        if not known:
+            try:
+                owner = await self.app_username(handler, cookies)
+            except NotLoggedIn:
+                owner = None
+            self.verdicts.keep(cookies, owner)
+        return owner
+
     def _no_session(self, refused: AppRefused) -> Exception:
         """What a refusal of the person's own endpoints means: 401/403 no session, 400/404 a wrong App URL."""
         if refused.status in (401, 403):
@@ -367,27 +461,75 @@ class OpenHexaAuthenticator(Authenticator):
         cookies = self.app_cookies(handler)
         if cookies is None:
             return None
-        return await self.app_username(handler, cookies)
+        name = await self.app_username(handler, cookies)
+        self.verdicts.keep(cookies, name)  # the checks of the next few seconds' requests need not ask again
+        # A new session id for this browser (JupyterHub sets it with the login cookie, and ties every
+        # login token a server gets in this browser to it), bound to the App session the login came
+        # from; never the previous login's, which may be someone else's.
+        session_id = handler.set_session_cookie()
+        user = handler.find_user(name)
+        state = await user.get_auth_state() if user is not None else None
+        return {"name": name, "auth_state": await self.bindings.bind(state, name, session_id, cookies)}
 
     async def refresh_user(self, user, handler=None):
+        """The login holds while the App session it came from is the person's; else it ends in this browser.
+
+        JupyterHub calls this on every request a second after the last check (auth_refresh_age),
+        for a browser's hub cookie and for a token alike. A browser: its App session must be the
+        person's (another person logged in to the App in this browser, or the session is gone, and
+        the hub logs this browser out: its cookie, and the login tokens its servers hold). A
+        server checking a browser's login token: the App session that browser logged in with must
+        still be the person's, else those tokens go. Other tokens (a server's own, a person's API
+        token) have no App session; spawns are checked by pre_spawn_start anyway.
+        """
         if handler is None or isinstance(handler, AppLogoutHandler):
             return True  # nothing to check against; logging out needs no App session
+        checked = await self._refresh(user, handler)
+        if checked:
+            check_again_next_request(user)  # after the last await here: JupyterHub marks the time next
+        return checked
+
+    async def _refresh(self, user, handler):
         if getattr(handler, "_token_authenticated", False):
-            # Authenticated by a real token (a server, a service, a person's own API
-            # token): no App session to check. Spawns are still checked by
-            # pre_spawn_start, and logging out revokes every token of the person.
-            return True
+            return await self._refresh_token(user, handler)
         try:
             cookies = AppCookies.from_request(handler.request)
         except MalformedCookies:
-            return False  # back to /hub/login, which says what is wrong
-        if cookies is None:
-            return False  # a hub cookie alone: the App session it came from may be over
-        try:
-            name = await self.app_username(handler, cookies)
-        except NotLoggedIn:
+            cookies = None  # /hub/login says what is wrong
+        if await self.session_owner(handler, cookies) != user.name:
+            self.log.info("This browser's App session is no longer %s's: logging %s out of it", user.name, user.name)
+            handler.clear_login_cookie()  # also deletes the login tokens of this browser's servers
             return False
-        return name == user.name
+        session_id = handler.get_session_cookie()
+        if not session_id or self.bindings.known(user, session_id, cookies):
+            return True
+        state = await user.get_auth_state()
+        return {"auth_state": await self.bindings.bind(state, user.name, session_id, cookies)}
+
+    async def _refresh_token(self, user, handler):
+        """A request with a token: a browser's login token (tied to its session) holds while that
+        browser's App session does."""
+        # JupyterHub's own lookup of the token that authenticated this request (BaseHandler.get_token).
+        token = handler.get_token()
+        session_id = getattr(token, "session_id", None)
+        if not session_id:
+            return True  # a server's own token, a person's API token: no browser, no App session
+        cookies = await self.bindings.get(user, session_id)
+        try:
+            owner = await self.session_owner(handler, cookies)
+        except web.HTTPError as error:
+            # The App cannot answer (a restart, an outage): the servers' logins hold meanwhile, as they
+            # did before it went; nobody is logged out by the App being down. The hub's pages say 503.
+            self.log.warning("The App could not say whose session %s's browser is on (%s): kept", user.name, error)
+            return True
+        if owner == user.name:
+            return True
+        self.log.info("The App session of %s's browser has ended or changed hands: its logins go", user.name)
+        for orm_token in handler.db.query(APIToken).filter_by(user_id=user.id, session_id=session_id):
+            handler.db.delete(orm_token)
+        handler.db.commit()
+        self.bindings.forget(user.name, session_id)
+        return False
 
     def forget_sessions(self, user, db):
         """Make every hub cookie and token issued to ``user`` useless.
@@ -400,6 +542,7 @@ class OpenHexaAuthenticator(Authenticator):
         for token in db.query(APIToken).filter(APIToken.user_id == user.id):
             db.delete(token)
         db.commit()
+        self.verdicts.forget_owner(user.name)
 
     def server_settings(self) -> dict[str, str]:
         """What every notebook server gets from the hub's own settings."""
@@ -420,6 +563,14 @@ class OpenHexaAuthenticator(Authenticator):
         answered = getattr(spawner.handler, "app_answered", None)  # a workspace launch's REST call waits on it
         try:
             await self._prepare(user, spawner)
+        except asyncio.CancelledError:
+            # The spawn was stopped while it asked the App: its person logged out (the logout stops a
+            # server still starting). The launch answers so, not with a 500.
+            if answered is not None and not answered.done():
+                answered.set_result(
+                    refusal(409, "The notebook server was stopped while it started: its person logged out.")
+                )
+            raise
         except web.HTTPError as error:
             forgive_spawn_failure(spawner)
             if spawner.name:
@@ -432,43 +583,73 @@ class OpenHexaAuthenticator(Authenticator):
 
     async def _prepare(self, user, spawner):
         handler = spawner.handler
-        if spawner.name and not WORKSPACE_PATTERN.fullmatch(spawner.name):
-            self.log.warning("Refusing server name that is not a workspace: %r", spawner.name[:64])
-            raise refusal(400, "This is not an OpenHexa workspace name: use the workspace's slug.")
+        credentials = await self.launch_credentials(handler, user, spawner.name, spawner._log_name)
+        try:
+            if spawner.name:
+                self._apply_workspace(spawner, credentials)
+            else:
+                self._apply_default(spawner, credentials)
+                # The default server keeps the default profile, whatever the request asked for
+                # (KubeSpawner would apply user_options' profile when the server starts).
+                spawner.user_options = {}
+            self._apply_profile(spawner)
+        except spawn.BadCredentials as error:
+            self.log.error("OpenHexa App credentials for %s unusable: %s", spawner._log_name, error)
+            raise refusal(502, "The OpenHexa App sent credentials the hub cannot use.") from None
+
+    async def launch_credentials(self, handler, user, server_name: str, log_name: str) -> spawn.Credentials:
+        """The App's credentials for ``user``'s server ``server_name``, once every rule holds; else a refusal.
+
+        The server's name is a workspace slug; a workspace server is the App's to start (its
+        service token, with the person's cookies); the App session is the person's and the App
+        lets them open it. The spawn hooks apply what this returns; the spawn line asks it
+        before it gives anyone a place.
+        """
+        if server_name:
+            self.check_workspace_request(handler, server_name)
         cookies = self.app_cookies(handler) if handler is not None else None
         if cookies is None:
             raise refusal(403, SESSION_ENDED)
         try:
-            if spawner.name:
-                await self._prepare_workspace(user, spawner, handler, cookies)
-            else:
-                await self._prepare_default(user, spawner, handler, cookies)
-            self._apply_profile(spawner)
+            if server_name:
+                self._check_owner(user, await self.app_username(handler, cookies))
+                form = {"workspace": server_name}
+                try:
+                    payload = await self._post(self.workspace_credentials_url, handler, cookies, form)
+                except AppRefused as refused:
+                    raise self._workspace_refusal(server_name, refused) from None
+                return spawn.parse_workspace_credentials(payload, self.extra_app_env)
+            try:
+                payload = await self._post(self.default_credentials_url, handler, cookies)
+            except AppRefused as refused:
+                raise self._no_session(refused) from None
+            self._check_owner(user, self.username_from(payload))
+            return spawn.parse_default_credentials(payload, self.extra_app_env)
         except NotLoggedIn:
             raise refusal(403, SESSION_ENDED) from None
-        except spawn.ForbiddenName as error:
-            self.log.error("OpenHexa App credentials for %s set %s: refused", spawner._log_name, error.name)
-            raise refusal(
-                502,
-                f"The OpenHexa App sent a setting the hub does not let it set ({error.name}); "
-                "an administrator needs to look at the App's configuration.",
-            ) from None
+        except spawn.Forbidden as error:  # a name or a file: never its value, never the file's content
+            self.log.error("OpenHexa App credentials for %s: %s: refused", log_name, error)
+            raise refusal(502, error.explanation) from None
         except spawn.BadCredentials as error:
-            self.log.error("OpenHexa App credentials for %s unusable: %s", spawner._log_name, error)
+            self.log.error("OpenHexa App credentials for %s unusable: %s", log_name, error)
             raise refusal(502, "The OpenHexa App sent credentials the hub cannot use.") from None
+
+    def check_workspace_request(self, handler, server_name: str) -> None:
+        """A workspace server's name is a workspace slug, and only the App asks for one (so the App
+        chooses its profile, as the workspace's subscription says). Else a refusal."""
+        if not WORKSPACE_PATTERN.fullmatch(server_name):
+            self.log.warning("Refusing server name that is not a workspace: %r", server_name[:64])
+            raise refusal(400, "This is not an OpenHexa workspace name: use the workspace's slug.")
+        if not launched_by_app(handler):
+            self.log.warning("A workspace server (%s) asked for by someone else than the App: refused", server_name)
+            raise refusal(403, WORKSPACE_FROM_THE_APP)
 
     def _check_owner(self, user, name):
         if name != user.name:
             self.log.warning("App session belongs to %r, not %r: spawn refused", name, user.name)
             raise refusal(403, "This OpenHexa session belongs to someone else.")
 
-    async def _prepare_default(self, user, spawner, handler, cookies):
-        try:
-            payload = await self._post(self.default_credentials_url, handler, cookies)
-        except AppRefused as refused:
-            raise self._no_session(refused) from None
-        self._check_owner(user, self.username_from(payload))
-        credentials = spawn.parse_default_credentials(payload)
+    def _apply_default(self, spawner, credentials: spawn.Credentials):
         env = dict(credentials.env, **self.server_settings())
         if credentials.files:
             files = json.dumps(credentials.files)
@@ -482,22 +663,16 @@ class OpenHexaAuthenticator(Authenticator):
             env["OPENHEXA_FILES"] = files
         spawn.add_environment(spawner, env)
 
-    async def _prepare_workspace(self, user, spawner, handler, cookies):
-        self._check_owner(user, await self.app_username(handler, cookies))
+    def _apply_workspace(self, spawner, credentials: spawn.Credentials):
         workspace = spawner.name
-        try:
-            payload = await self._post(self.workspace_credentials_url, handler, cookies, {"workspace": workspace})
-        except AppRefused as refused:
-            raise self._workspace_refusal(workspace, refused) from None
-        credentials = spawn.parse_workspace_credentials(payload)
         self._choose_image(spawner, workspace, credentials.image)
         spawn.name_after_hash(spawner, credentials.server_hash)
         spawn.drop_personal_volumes(spawner)
-        spawn.grant_fuse(spawner, credentials.env)
+        spawn.grant_fuse(spawner, credentials.env, self.fuse_seccomp_profile)
         try:
-            spawn.bind_local_storage(spawner, credentials.env)
+            spawn.bind_local_storage(spawner, credentials.env, self.local_storage_root)
         except spawn.LocalStorageRefused as error:
-            self.log.error("Workspace %s uses the 'local' storage engine under KubeSpawner: refused", workspace)
+            self.log.error("Workspace %s: the 'local' storage engine refused: %s", workspace, error)
             raise refusal(502, str(error)) from None
         spawn.label_workspace(spawner, workspace)
         env = dict(credentials.env, **self.server_settings(), HEXA_WORKSPACE=workspace)

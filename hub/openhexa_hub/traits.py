@@ -7,7 +7,9 @@ Configuration (``c.OpenHexaAuthenticator.x = ...``) overrides the variable.
 
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
 
 from traitlets import Bool, Float, Integer, List, Undefined, Unicode
 
@@ -78,3 +80,13 @@ class EnvList(_FromEnv, List):
 
     def parse_env(self, raw: str):
         return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def looks_random(token: str, bits: float = 128.0) -> bool:
+    """Whether ``token`` looks like a random secret of at least ``bits`` bits: its length times the
+    entropy of its characters (``"a" * 64`` has none; ``openssl rand -hex 32`` about 240)."""
+    if not token:
+        return False
+    counts = Counter(token)
+    per_char = -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
+    return len(token) * per_char >= bits

@@ -15,7 +15,7 @@ import yaml
 from harness.app import MockApp
 from harness.chart import chart_dir_from_env
 from harness.chart_hub import ChartHub
-from harness.containers import HUB_IMAGE, NOTEBOOK_IMAGE, remove_spawned
+from harness.containers import HUB_IMAGE, NOTEBOOK_IMAGE, PROXY_IMAGE, remove_spawned
 from harness.net import free_port
 
 OVERLAY = yaml.safe_load((Path(__file__).parent / "outside_kubernetes.yaml").read_text())
@@ -38,7 +38,7 @@ def chart_hub(chart_dir, docker_client, notebook_image, tmp_path_factory):
     hub = None
     try:
         hub = ChartHub.start(
-            docker_client, chart_dir, f"{HUB_IMAGE}-local", OVERLAY, tmp_path_factory.mktemp("chart-hub"),
+            docker_client, chart_dir, f"{HUB_IMAGE}-local", PROXY_IMAGE, OVERLAY, tmp_path_factory.mktemp("chart-hub"),
             app.url, app.frontend_url, port, token, NOTEBOOK_IMAGE,
         )  # fmt: skip
         yield hub, app

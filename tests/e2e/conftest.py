@@ -10,6 +10,8 @@ from harness import ARTIFACTS
 from harness.browser import new_browser
 from harness.containers import NOTEBOOK_IMAGE, LogRecorder, remove_spawned
 from harness.hub import CHART_VALUES, DOCKER_HUB_CONFIG, Hub
+from harness.net import names_on_loopback
+from harness.site import DOMAIN, Site
 from harness.stack import Stack
 
 
@@ -56,6 +58,18 @@ def stack(server_logs):
     started.down()
 
 
+def leave_artifacts(request, driver, logs: dict[str, str]) -> None:
+    """A failed test's screenshot, page and URL, and ``logs`` (file name -> text), in artifacts/e2e/<test>/."""
+    folder = ARTIFACTS / "e2e" / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(Exception):
+        driver.save_screenshot(str(folder / "screenshot.png"))
+        (folder / "page.html").write_text(driver.page_source)
+        (folder / "url.txt").write_text(driver.current_url + "\n")
+    for name, text in logs.items():
+        (folder / name).write_text(text)
+
+
 @pytest.fixture
 def stack_logs(stack):
     """Every log of the stack under test, for a failing browser test (a module may give its own)."""
@@ -68,11 +82,27 @@ def browser(request, stack_logs):
     driver = new_browser()
     yield driver
     if failed(request):
-        folder = ARTIFACTS / "e2e" / request.node.name
-        folder.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(Exception):
-            driver.save_screenshot(str(folder / "screenshot.png"))
-            (folder / "page.html").write_text(driver.page_source)
-            (folder / "url.txt").write_text(driver.current_url + "\n")
-        (folder / "containers.log").write_text(stack_logs())
+        leave_artifacts(request, driver, {"containers.log": stack_logs()})
     driver.quit()
+
+
+@pytest.fixture
+def site_browser(request, tmp_path):
+    """``start(subdomains=..., hub_env=...)`` and a fresh headless Chromium: the mock App and a hub laid out as
+    a deployment (harness/site.py: *.example.org on loopback, no container); on failure the browser's page
+    and the hubs' and Apps' logs are left."""
+    started, driver = [], new_browser(loopback_domain=DOMAIN)
+
+    def start(**options) -> Site:
+        started.append(Site.start(tmp_path / f"site-{len(started)}", **options))
+        return started[-1]
+
+    with names_on_loopback(DOMAIN):
+        yield start, driver
+    if failed(request):
+        logs = {f"{i}-{p.name}": p.read_text(errors="replace") for i, s in enumerate(started)
+                for p in (s.hub.process.log_path, s.app.process.log_path)}  # fmt: skip
+        leave_artifacts(request, driver, logs)
+    driver.quit()
+    for site in started:
+        site.stop()

@@ -20,8 +20,12 @@ import json
 import os
 from urllib.parse import urlsplit
 
-from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
+
+# How long a server reuses the hub's answer about a login token: the image's
+# jupyter/jupyter_server_config.py sets HubOAuth.cache_max_age to it (tests/hub/test_headers.py checks).
+TOKEN_CACHE_SECONDS = 5
 
 
 class Page(HubOAuthenticated, web.RequestHandler):
@@ -57,6 +61,7 @@ class CallbackHandler(HubOAuthCallbackHandler):
 async def main():
     if os.environ.get("MOCK_SERVER_EXIT"):  # a server that cannot start: exits with that code
         raise SystemExit(int(os.environ["MOCK_SERVER_EXIT"]))
+    HubOAuth.instance(cache_max_age=TOKEN_CACHE_SECONDS)  # the one HubOAuthenticated handlers use
     prefix = os.environ["JUPYTERHUB_SERVICE_PREFIX"]
     url = urlsplit(os.environ["JUPYTERHUB_SERVICE_URL"])
     app = web.Application(

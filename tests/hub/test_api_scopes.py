@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from harness.app import DEMO
+from harness.hub import own_token
 
 ALICE = DEMO["alice"][0]
 
@@ -72,15 +73,7 @@ def bob_running(mock_app, hub):
 @pytest.fixture(scope="module")
 def alice_token(mock_app, hub) -> str:
     """A token alice makes for herself on the hub (her cookie and the hub's _xsrf)."""
-    alice = hub_login(mock_app, hub, "alice")
-    response = alice.post(
-        f"{hub.url}/hub/api/users/{A}/tokens",
-        json={"note": "alice's own"},
-        headers={"X-XSRFToken": alice.cookies["_xsrf"]},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["token"]
+    return own_token(hub.url, hub_login(mock_app, hub, "alice"), ALICE, note="alice's own")
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,13 @@ def strict_hub(mock_app, tmp_path):
         mock_app.url,
         tmp_path / "hub",
         HUB_TIER_CONFIG,
-        extra_env={"APP_READ_TIMEOUT": "2", "APP_CONNECT_TIMEOUT": "2", "CHART_VALUES": str(CHART_VALUES)},
+        extra_env={
+            "APP_READ_TIMEOUT": "2",
+            "APP_CONNECT_TIMEOUT": "2",
+            "CHART_VALUES": str(CHART_VALUES),
+            # The App may make this hub tier's server exit (tests/hub/mock_server.py), an operator's extra name.
+            "EXTRA_APP_ENV": "MOCK_SERVER_EXIT",
+        },
         # A server that never answers fails after 5 s, not 30.
         extra_args=["--Spawner.http_timeout=5"],
     )
@@ -63,6 +69,26 @@ def test_many_refusals_in_a_row_leave_the_hub_running(app, strict_hub):
     with pytest.raises(WaitTimeout):
         wait_until(lambda: not strict_hub.process.alive(), "the hub to exit", timeout=4)
     assert strict_hub.api("GET", "/").status_code == 200
+
+
+def test_refusals_after_real_failures_are_not_logged_as_more_failures(app, strict_hub):
+    """The hub's log says what happens: after two real failures, JupyterHub warns once that two spawns in a row
+    failed; refusals (the App failing, on the spawn page) are no failures, and add no such warning."""
+    alice = app.login(*DEMO["alice"])
+    alice.get(f"{strict_hub.url}/hub/login", allow_redirects=False, timeout=30)
+    exiting = {"username": "alice@openhexa.test", "env": {"MOCK_SERVER_EXIT": "3"}, "files": {}}
+    app.answer(200, json.dumps(exiting), {"Content-Type": "application/json"}, path="/notebooks/default-credentials/")
+    for _ in range(2):  # two servers that exit as they start: real failures
+        alice.get(f"{strict_hub.url}/hub/spawn", timeout=60)
+        wait_until(lambda: not (strict_hub.server("alice@openhexa.test") or {}).get("pending"), "the spawn to fail")
+    wait_until(lambda: "2 consecutive spawns failed" in strict_hub.process.log(), "JupyterHub's warning")
+    # The App failing to answer the credentials (the session check passes): the spawn hooks refuse, three times.
+    app.answer(500, "{}", {"Content-Type": "application/json"}, path="/notebooks/default-credentials/")
+    for _ in range(3):
+        assert alice.get(f"{strict_hub.url}/hub/spawn", timeout=60).status_code == 503
+    app.set_mode("ok")
+    assert strict_hub.process.log().count("consecutive spawns failed") == 1, "a refusal was logged as a failure"
+    assert strict_hub.process.alive()
 
 
 def test_a_failing_spawner_still_counts(app, strict_hub):

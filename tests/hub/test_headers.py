@@ -14,6 +14,7 @@ from harness import ROOT
 from harness.app import DEMO
 from harness.hub import HUB_TIER_CONFIG, Hub, app_settings
 from openhexa_hub import OpenHexaAuthenticator
+from tests.hub.mock_server import TOKEN_CACHE_SECONDS
 
 ALICE = DEMO["alice"][0]
 
@@ -81,6 +82,9 @@ def test_the_notebook_images_config_sends_the_csp(monkeypatch):
     exec((ROOT / "jupyter" / "jupyter_server_config.py").read_text(), {"get_config": lambda: config})
     headers = config.ServerApp.tornado_settings["headers"]
     assert headers[CSP] == "frame-ancestors 'self' https://app.example.org"
+    # A server rechecks a login token with the hub (which asks the App) every few seconds, as this
+    # tier's servers do.
+    assert config.HubOAuth.cache_max_age == TOKEN_CACHE_SECONDS
 
 
 # -- the hub's cookies --------------------------------------------------------------

@@ -6,12 +6,13 @@ from, or one from another site, changes nothing.
 """
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from harness.app import DEMO
-from harness.hub import HUB_TIER_CONFIG, Hub
+from harness.hub import HUB_TIER_CONFIG, Hub, own_token
 from harness.wait import WaitTimeout, wait_until
 
 ALICE = "alice@openhexa.test"
@@ -29,29 +30,20 @@ def with_default_server(login, hub, who="alice", name=ALICE):
     return session
 
 
-def api_token_of(session, hub) -> str:
-    """A token the person creates on the REST API with their browser session."""
-    session.get(f"{hub.url}/hub/home", timeout=30)  # sets the _xsrf cookie
-    response = session.post(
-        f"{hub.url}/hub/api/users/{ALICE}/tokens",
-        json={"note": "my script"},
-        headers={"X-XSRFToken": session.cookies.get("_xsrf", path="/hub/")},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["token"]
-
-
 def hub_cookie(session) -> str:
     cookie = session.cookies.get("jupyterhub-hub-login", path="/hub/")
     assert cookie
     return cookie
 
 
-def cookie_works(hub, cookie) -> bool:
-    thief = requests.Session()
-    thief.cookies.set("jupyterhub-hub-login", cookie, path="/hub/")
-    return thief.get(f"{hub.url}/hub/api/user", timeout=30).status_code == 200
+def cookie_works(hub, cookie, app_session) -> bool:
+    """The hub cookie opens the hub, sent with the App cookies of ``app_session`` (a browser's: a hub
+    login holds only with the App session of its person)."""
+    browser = requests.Session()
+    browser.cookies.set("jupyterhub-hub-login", cookie, path="/hub/")
+    for name in ("sessionid", "csrftoken"):
+        browser.cookies.set(name, app_session.cookies[name])
+    return browser.get(f"{hub.url}/hub/api/user", timeout=30).status_code == 200
 
 
 def token_works(hub, token) -> bool:
@@ -63,15 +55,16 @@ def test_logging_out_of_the_app_stops_servers_and_voids_cookies_and_tokens(login
     alice = with_default_server(login, hub)
     assert app.launch(alice, WORKSPACE)["success"]
     assert running(hub, ALICE, WORKSPACE)
-    old_cookie, token = hub_cookie(alice), api_token_of(alice, hub)
-    assert cookie_works(hub, old_cookie) and token_works(hub, token)
+    old_cookie, token = hub_cookie(alice), own_token(hub.url, alice, ALICE)
+    assert cookie_works(hub, old_cookie, alice) and token_works(hub, token)
 
     # The App calls the hub from its backend with the App's cookies only, then ends its session.
     response = app.logout(alice)
     assert response.status_code == 302 and response.headers["Location"] == "/login"
 
     assert hub.server(ALICE) is None and hub.server(ALICE, WORKSPACE) is None, "servers still running"
-    assert not cookie_works(hub, old_cookie), "the old hub cookie still opens the hub"
+    again = app.login(*DEMO["alice"])  # even with a new App session of alice's
+    assert not cookie_works(hub, old_cookie, again), "the old hub cookie still opens the hub"
     assert not token_works(hub, token), "the API token survived the logout"
     home = requests.get(f"{hub.url}/hub/home", cookies={"jupyterhub-hub-login": old_cookie}, allow_redirects=False)
     assert home.status_code == 302 and "/hub/login" in home.headers["Location"]
@@ -87,7 +80,7 @@ def test_the_apps_logout_call_is_answered_without_a_hub_cookie_and_never_followe
     response = requests.get(f"{hub.url}/hub/logout", cookies=app_cookies, allow_redirects=False, timeout=60)
     assert response.status_code == 302
     assert hub.server(ALICE) is None
-    assert not cookie_works(hub, hub_cookie(alice))
+    assert not cookie_works(hub, hub_cookie(alice), app.login(*DEMO["alice"]))
 
 
 @pytest.mark.parametrize(
@@ -99,7 +92,7 @@ def test_a_logout_call_nobody_can_be_identified_from_changes_nothing(login, hub,
     alice = with_default_server(login, hub)
     response = requests.get(f"{hub.url}/hub/logout", cookies=cookies, allow_redirects=False, timeout=60)
     assert response.status_code == 302
-    assert running(hub) and cookie_works(hub, hub_cookie(alice))
+    assert running(hub) and cookie_works(hub, hub_cookie(alice), alice)
 
 
 @pytest.mark.parametrize("mode,delay", [("status-500", 0.0), ("ok", 3.0)], ids=["app-failing", "app-slow"])
@@ -110,7 +103,7 @@ def test_the_app_failing_during_its_logout_call_is_no_500(login, app, hub, mode,
     response = requests.get(f"{hub.url}/hub/logout", cookies=app_cookies, allow_redirects=False, timeout=60)
     app.set_mode("ok")
     assert response.status_code == 302
-    assert running(hub) and cookie_works(hub, hub_cookie(alice))
+    assert running(hub) and cookie_works(hub, hub_cookie(alice), alice)
 
 
 def test_a_browser_visiting_hub_logout_is_logged_out_and_sent_to_the_app(login, app, hub):
@@ -118,7 +111,7 @@ def test_a_browser_visiting_hub_logout_is_logged_out_and_sent_to_the_app(login, 
     old_cookie = hub_cookie(alice)
     response = alice.get(f"{hub.url}/hub/logout", headers={"Sec-Fetch-Site": "none"}, allow_redirects=False, timeout=60)
     assert response.status_code == 302 and response.headers["Location"] == f"{app.url}/login"
-    assert hub.server(ALICE) is None and not cookie_works(hub, old_cookie)
+    assert hub.server(ALICE) is None and not cookie_works(hub, old_cookie, app.login(*DEMO["alice"]))
 
 
 @pytest.mark.parametrize(
@@ -131,7 +124,7 @@ def test_a_cross_site_logout_stops_nothing(login, hub, headers):
     response = alice.get(f"{hub.url}/hub/logout", headers=headers, allow_redirects=False, timeout=60)
     assert response.status_code == 403
     assert "from the OpenHexa App" in response.text
-    assert running(hub) and cookie_works(hub, hub_cookie(alice))
+    assert running(hub) and cookie_works(hub, hub_cookie(alice), alice)
 
 
 def test_a_same_site_logout_works(login, hub):
@@ -155,6 +148,21 @@ def test_a_server_still_starting_at_logout_is_stopped_and_stays_stopped(login, a
     assert hub.server(ALICE) is None, "the starting server survived the logout"
     with pytest.raises(WaitTimeout):  # nor does it come up a moment later
         wait_until(lambda: hub.server(ALICE) is not None, "a server to come back", timeout=5)
+
+
+def test_logging_out_of_the_app_while_its_launch_starts_answers_the_app_without_a_500(app, hub):
+    """The App launches a workspace (its POST waits for the spawn hooks' answer), then the person logs out."""
+    alice = app.login(*DEMO["alice"])
+    app.set_mode("ok", delay=2)  # the launch's spawn hooks wait for the App
+    with ThreadPoolExecutor(1) as pool:
+        launched = pool.submit(hub.launch_as_app, ALICE, WORKSPACE, alice)
+        wait_until(lambda: (hub.server(ALICE, WORKSPACE) or {}).get("pending") == "spawn", "the launch to start")
+        app.set_mode("ok")
+        assert app.logout(alice).status_code == 302
+        response = launched.result(timeout=60)
+    assert response.status_code == 409, (response.status_code, response.text[:300])
+    assert "logged out" in response.json()["message"]
+    wait_until(lambda: hub.server(ALICE, WORKSPACE) is None, "the launched server to be gone", timeout=10)
 
 
 @pytest.fixture
@@ -211,5 +219,5 @@ def test_a_cross_site_logout_does_nothing_whatever_the_samesite_setting(app, sam
             f"{samesite_hub.url}/hub/logout", headers={**header, **headers}, allow_redirects=False, timeout=60
         )
         assert response.status_code == 403, headers
-    assert running(samesite_hub) and cookie_works(samesite_hub, cookie)
+    assert running(samesite_hub) and cookie_works(samesite_hub, cookie, alice)
     samesite_hub.api("DELETE", f"/users/{ALICE}/server")

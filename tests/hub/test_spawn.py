@@ -1,5 +1,6 @@
 """Spawns through the real hub: credentials from the App reach the server, intact, and only there."""
 
+import json
 from urllib.parse import quote
 
 import pytest
@@ -109,3 +110,25 @@ def test_no_credential_reaches_the_logs_or_the_database(alice, hub):
     for secret in secrets:
         assert secret not in log, f"a credential reached the hub log: {secret[:4]}..."
         assert secret.encode() not in database, f"a credential is in the hub database: {secret[:4]}..."
+
+
+@pytest.mark.parametrize("path", ["/", "/var/run/docker.sock", "/home"])
+def test_local_storage_outside_the_apps_bucket_folder_is_refused(alice, app, hub, path):
+    """Storage engine 'local': the App names a folder of the Docker host to bind into the server. Only one
+    under LOCAL_STORAGE_ROOT (where the App keeps its buckets; this hub has none: 'local' is refused)."""
+    env = {"WORKSPACE_STORAGE_ENGINE": "local", "WORKSPACE_STORAGE_MOUNT_PATH": path, "HEXA_TOKEN": "t"}
+    body = {"env": env, "notebooks_server_hash": "0" * 32, "image": ""}
+    app.answer(200, json.dumps(body), {"Content-Type": "application/json"}, path="/workspaces/credentials/")
+    response = launch_workspace(hub, alice, ALICE)
+    assert response.status_code == 502, response.text
+    assert "LOCAL_STORAGE_ROOT" in response.json()["message"]
+    assert hub.server(ALICE, WORKSPACE) is None
+
+
+def test_servers_load_no_configuration_from_the_persons_home(alice, hub):
+    """A person's ~/.jupyter/jupyter_server_config.py would add handlers to their running server
+    (JupyterHub's disable_user_config: jupyterhub-singleuser then reads nothing from the home folder;
+    tests/image/test_lab_settings.py shows the image does so)."""
+    alice.get(f"{hub.url}/hub/spawn", timeout=60)
+    hub.wait_ready(ALICE)
+    assert server_env(hub, alice, ALICE).get("JUPYTERHUB_DISABLE_USER_CONFIG") == "1"

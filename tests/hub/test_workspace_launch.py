@@ -12,9 +12,10 @@ import sqlite3
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
+import requests
 
 from harness.app import APP_REFUSALS, DEMO
-from harness.hub import HUB_TIER_CONFIG, Hub
+from harness.hub import HUB_TIER_CONFIG, Hub, own_token
 from harness.wait import wait_until
 
 MIXED = "Mixed.Case+tag@openhexa.test"
@@ -69,6 +70,17 @@ def test_every_spelling_of_an_email_is_the_same_hub_user(mixed, hub, spelling):
     assert response.json()["name"] == MIXED_HUB
 
 
+@pytest.mark.parametrize(
+    "rest", ["..%2F..%2Fhub%2Flogout", "notebooks/a%23b%3Fc.ipynb"], ids=["slashes", "hash-and-question-mark"]
+)
+def test_the_spelling_redirect_keeps_the_rest_of_the_path_as_the_browser_sent_it(mixed, hub, rest):
+    """Decoded, ``%2F`` and ``%2E`` became path segments (a link to another person's /user/ leading to
+    /hub/logout) and ``%23``/``%3F`` in a file's name a fragment or a query."""
+    response = mixed.get(f"{hub.url}/hub/user/Mixed.Case%2Btag@openhexa.test/{rest}", allow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/user/{quote(MIXED_HUB, safe='@')}/{rest}"), response.headers
+
+
 def test_creating_a_user_as_the_app_spells_it_creates_the_login_user(app, hub):
     hub.api("DELETE", f"/users/{quote('New.Person@openhexa.test')}")
     created = hub.api("POST", "/users/New.Person@openhexa.test")
@@ -119,11 +131,20 @@ def test_the_apps_refusals_say_what_happened(alice, app, hub, status, expected, 
     assert hub.server(ALICE, WORKSPACE) is None
 
 
-def test_an_unknown_workspace_is_a_404_the_person_can_read(alice, app, hub):
-    response = alice.get(f"{hub.url}/hub/spawn/{ALICE}/no-such-workspace", timeout=60)
+def test_an_unknown_workspace_is_a_404_the_app_can_read(alice, app, hub):
+    response = hub.launch_as_app(ALICE, "no-such-workspace", alice)
     assert response.status_code == 404
-    assert "There is no workspace 'no-such-workspace' in OpenHexa." in html.unescape(response.text)
-    assert "unavailable" not in response.text
+    assert response.json()["message"] == "There is no workspace 'no-such-workspace' in OpenHexa."
+
+
+def test_a_workspace_asked_for_on_the_hubs_own_page_is_refused_without_asking_the_app(alice, app, hub):
+    """Workspace servers are the App's to start (its checks, its profile); the hub's page says where to go."""
+    rows = spawner_rows(hub, ALICE)
+    response = alice.get(f"{hub.url}/hub/spawn/{ALICE}/no-such-workspace", timeout=60)
+    assert response.status_code == 403
+    assert "opened from the OpenHexa App" in html.unescape(response.text)
+    assert not [call for call in app.calls() if call["path"] == "/workspaces/credentials/"]
+    assert spawner_rows(hub, ALICE) == rows, "the hub kept a row for the name"
 
 
 def test_the_workspace_profile_sizes_the_server(alice, app, hub):
@@ -225,3 +246,82 @@ def test_a_workspace_the_app_allows_is_still_a_202_when_the_hub_answers_spawns_a
         chart_timing_hub.wait_ready(ALICE, WORKSPACE)
     finally:
         chart_timing_hub.stop_servers(ALICE)
+
+
+# -- workspace servers start only at the App's request --------------------------------------------
+
+
+@pytest.mark.parametrize("body", [{}, {"profile": "standard"}], ids=["no-profile", "a-bigger-profile"])
+def test_a_persons_own_request_for_a_workspace_server_is_refused(alice, app, hub, body):
+    """The App sizes a workspace's server as its subscription says (survey-trial: the trial profile, 2 GB and
+    1 CPU); a person asking for the server themselves, with their token or their browser, gets nothing."""
+    token = own_token(hub.url, alice, ALICE)
+    app.clear_calls()
+    rows = spawner_rows(hub, ALICE)
+    url = f"{hub.url}/hub/api/users/{ALICE}/servers/{TRIAL}"
+    with_token = requests.post(url, json=body, headers={"Authorization": f"token {token}"}, timeout=60)
+    with_cookies = alice.post(url, json=body, headers={"X-XSRFToken": alice.cookies.get("_xsrf", path="/hub/")})
+    for response in (with_token, with_cookies):
+        assert response.status_code == 403, response.text
+        assert "opened from the OpenHexa App" in response.json()["message"]
+    assert hub.server(ALICE, TRIAL) is None and spawner_rows(hub, ALICE) == rows
+    assert not [call for call in app.calls() if call["path"] == "/workspaces/credentials/"], "the App was asked"
+
+
+@pytest.mark.parametrize("ask", ["rest-api", "spawn-page"])
+def test_the_default_server_keeps_the_default_profile(alice, hub, ask):
+    """Whatever the request asks for (a profile in the body, or in the spawn page's query)."""
+    if ask == "rest-api":
+        token = own_token(hub.url, alice, ALICE)
+        cookies = {"Cookie": "; ".join(f"{k}={alice.cookies[k]}" for k in ("sessionid", "csrftoken"))}
+        response = requests.post(
+            f"{hub.url}/hub/api/users/{ALICE}/server",
+            json={"profile": "trial"},
+            headers={"Authorization": f"token {token}", **cookies},
+            timeout=60,
+        )
+        assert response.status_code in (201, 202), response.text
+    else:
+        alice.get(f"{hub.url}/hub/spawn?profile=trial", allow_redirects=False, timeout=60)
+    hub.wait_ready(ALICE)
+    assert int(server_env(alice, f"{hub.url}/user/{ALICE}/")["MEM_LIMIT"]) == 4 * GIB  # "standard"
+
+
+# -- what the App may set in a server ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SHELLOPTS": "xtrace", "PS4": "$(touch /tmp/owned)"},
+        {"HTTPS_PROXY": "http://evil.example:3128"},
+        {"PIP_INDEX_URL": "https://evil.example/simple"},
+        {"NODE_OPTIONS": "--require /tmp/evil.js"},
+        {"GIT_SSH_COMMAND": "touch /tmp/owned"},
+        {"R_PROFILE_USER": "/tmp/evil.R"},
+        {"IPYTHONDIR": "/tmp/evil"},
+    ],
+    ids=lambda env: next(iter(env)),
+)
+def test_environment_names_the_app_does_not_send_refuse_the_spawn_naming_them(alice, app, hub, env):
+    body = {"env": {"HEXA_TOKEN": "t", **env}, "notebooks_server_hash": "0" * 32, "image": ""}
+    app.answer(200, json.dumps(body), {"Content-Type": "application/json"}, path="/workspaces/credentials/")
+    response = hub.launch_as_app(ALICE, WORKSPACE, alice)
+    assert response.status_code == 502, response.text
+    message = response.json()["message"]
+    assert next(iter(env)) in message
+    assert all(value not in message for value in env.values())
+    assert hub.server(ALICE, WORKSPACE) is None
+
+
+@pytest.mark.parametrize(
+    "path", ["~/.jupyter/jupyter_server_config.py", "~/.ipython/profile_default/startup/x.py", "~/.bashrc"]
+)
+def test_a_file_the_app_may_not_write_refuses_the_spawn(login, app, hub, path):
+    session = login("bob")
+    body = {"username": "bob@openhexa.test", "env": {}, "files": {path: "aW1wb3J0IG9z"}}
+    app.answer(200, json.dumps(body), {"Content-Type": "application/json"}, path="/notebooks/default-credentials/")
+    response = session.get(f"{hub.url}/hub/spawn", timeout=60)
+    assert response.status_code == 502
+    assert path in html.unescape(response.text)
+    assert hub.server("bob@openhexa.test") is None

@@ -193,3 +193,22 @@ def test_news_stay_off_for_someone_with_their_own_jupyter_settings(notebook, hub
     )
     disabled = lab.page_config()["disabledExtensions"]
     assert ANNOUNCEMENTS in disabled and "@jupyterlab/some-other:plugin" in disabled, disabled
+
+
+PERSON_CONFIG = "open('/tmp/the-persons-config-ran', 'w').close()\n"
+
+
+@pytest.mark.parametrize("disabled", [True, False], ids=["as-the-hub-starts-it", "without-the-hubs-setting"])
+def test_a_server_the_hub_starts_reads_no_jupyter_configuration_from_the_home_folder(
+    notebook, hub_api, tmp_path, disabled
+):
+    """~/.jupyter/jupyter_server_config.py runs in the server unless the hub says otherwise
+    (JUPYTERHUB_DISABLE_USER_CONFIG, from its Spawner.disable_user_config: tests/hub/test_spawn.py)."""
+    config = tmp_path / "jupyter_server_config.py"
+    config.write_text(PERSON_CONFIG)
+    config.chmod(0o644)
+    volumes = {str(config): {"bind": "/home/jovyan/.jupyter/jupyter_server_config.py", "mode": "ro"}}
+    environment = {"JUPYTERHUB_DISABLE_USER_CONFIG": "1"} if disabled else {}
+    lab = Lab(notebook, environment, hub_api, volumes=volumes)
+    status, _ = notebook.exec_status(lab.container, ["test", "-e", "/tmp/the-persons-config-ran"])
+    assert (status != 0) == disabled

@@ -30,7 +30,7 @@ from release.verify import check_sbom
 
 # What `make build` made, named as the release reads them.
 PREFIX, LOCAL_TAG = os.environ.get("IMAGE_PREFIX", "blsq/"), os.environ.get("TAG", "dev")
-REPOSITORIES = (f"{PREFIX}openhexa-base-notebook", f"{PREFIX}openhexa-jupyterhub")
+REPOSITORIES = (f"{PREFIX}openhexa-base-notebook", f"{PREFIX}openhexa-jupyterhub", f"{PREFIX}openhexa-proxy")
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def tag_digest(registry: Registry, repository: str, tag: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def built(docker_client):
-    """Both images the release publishes, as `make build` named them (IMAGE_PREFIX, TAG)."""
+    """The images the release publishes, as `make build` named them (IMAGE_PREFIX, TAG)."""
     import docker
 
     for repository in REPOSITORIES:
@@ -107,7 +107,7 @@ def published(registry, built, tmp_path_factory) -> Published:
     return Published(records, values)
 
 
-def test_a_release_publishes_both_images_and_they_pull_back(registry, published, docker_client):
+def test_a_release_publishes_the_three_images_and_they_pull_back(registry, published, docker_client):
     records, values = published.records, published.values
     phases = read_phases(records / "phases.json")
     assert phases["outcome"] == "published"
@@ -129,7 +129,11 @@ def test_a_release_publishes_both_images_and_they_pull_back(registry, published,
         pulled = docker_client.images.pull(by_tag)
         assert by_digest in pulled.attrs["RepoDigests"]
         assert docker_client.images.pull(by_digest).id == pulled.id
-        assert image["python_packages"] and image["debian_packages"]
+        if image["repository"].endswith("openhexa-proxy"):  # Node.js, no Python: its modules
+            assert image["chp"] and image["node_packages"]["http-proxy-3"]
+            assert [tag for tag in image["tags"] if tag.startswith("chp-")], "the proxy image has a chp- tag"
+        else:
+            assert image["python_packages"] and image["debian_packages"]
 
     again = release(ROOT, registry, records, values, "--allow-dirty")
     assert again.returncode != 0
@@ -228,7 +232,9 @@ def test_each_published_image_has_its_sbom_attached_to_its_digest(registry, publ
             jupyterhub = by_purl[f"pkg:pypi/jupyterhub@{pins(HUB_LOCK)['jupyterhub']}"]
             (reference,) = jupyterhub["externalReferences"]
             assert {h["content"] for h in reference["hashes"]} == hashes(HUB_LOCK)["jupyterhub"]
-        assert any(purl.startswith("pkg:deb/debian/") for purl in by_purl), "the Debian packages"
+        assert any(purl.startswith(("pkg:deb/debian/", "pkg:apk/alpine/")) for purl in by_purl), "its system's packages"
+        if key == "proxy":
+            assert any(purl.startswith("pkg:npm/configurable-http-proxy@") for purl in by_purl), "the proxy itself"
 
 
 def test_a_broken_sbom_fails_the_verify_step(registry, published):

@@ -22,6 +22,7 @@ import pytest
 
 from harness.net import answers_ok, free_port
 from harness.wait import wait_until
+from openhexa_hub import spawn
 from tests.image.moto_s3 import Credentials, MotoS3
 
 WORKSPACE = "/home/jovyan/workspace"
@@ -69,7 +70,9 @@ def s3():
 
 
 def start_server(notebook, environment: dict, fuse_device: str | None = None, **kwargs):
-    """A notebook server as the hub starts one; returned once its /api answers."""
+    """A notebook server as the hub starts one that mounts a bucket (every capability dropped but SYS_ADMIN,
+    the FUSE seccomp profile, as the chart's pods and the Docker spawner's containers); returned once its
+    /api answers."""
     port = free_port()
     container = notebook.run_detached(
         command=["notebook", f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1"],
@@ -77,6 +80,7 @@ def start_server(notebook, environment: dict, fuse_device: str | None = None, **
         devices=[f"{fuse_device}:/dev/fuse:rwm"] if fuse_device else [],
         cap_drop=["ALL"],
         cap_add=["SYS_ADMIN"],
+        security_opt=[f"seccomp={spawn.fuse_seccomp()}"],
         **kwargs,
     )
     wait_until(lambda: answers_ok(f"http://127.0.0.1:{port}/api"), "the notebook server's /api", timeout=120)
@@ -401,3 +405,24 @@ def test_azure_blobfuse2_gets_the_sas_in_its_environment_only(notebook, stand_in
         secrets=(sas, "c2VjcmV0LXNpZ25hdHVyZQ"),
     )
     assert "[hidden]" in storage_lines(container)[0]
+
+
+CLONE_NEWUSER = 0x10000000
+RAW_SYSCALL = (
+    "import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
+    "result = libc.syscall(int(sys.argv[1]), int(sys.argv[2]), 0, 0, 0); print(result, ctypes.get_errno())"
+)
+
+
+def test_a_server_that_mounts_a_bucket_makes_no_user_namespace(notebook, fuse_device):
+    """SYS_ADMIN, which FUSE needs, would let the notebook user create user namespaces (and, inside, mount
+    tmpfs and overlayfs, open netfilter sockets: the usual container escapes' start). The FUSE seccomp
+    profile (hub/openhexa_hub/seccomp/fuse.json) denies them; FUSE mounts still work (the tests above)."""
+    container = start_server(notebook, {}, fuse_device)
+    for command in (["unshare", "--user", "true"], ["unshare", "--user", "--map-root-user", "true"]):
+        status, output = notebook.exec_status(container, command, user="1000")
+        assert status != 0 and "Operation not permitted" in output, (command, output)
+    unshare, clone3 = ("272", str(CLONE_NEWUSER)), ("435", "0")  # x86_64's unshare(2), clone3(2)
+    for (number, flags), errno in ((unshare, "1"), (clone3, "38")):  # EPERM; ENOSYS, glibc then uses clone(2)
+        output = notebook.exec(container, ["python", "-c", RAW_SYSCALL, number, flags], user="1000")
+        assert output.split() == ["-1", errno], (number, output)

@@ -574,12 +574,17 @@ class HubUser:
         self.url = f"/user/{name}/"
 
 
-def app_handler(session) -> SimpleNamespace:
-    """The request that triggers a spawn: the App's cookies, as the hub receives them."""
+# The App's service, whose token launches workspace servers (the REST API's requester).
+APP_SERVICE = SimpleNamespace(kind="service", name="openhexa-app")
+
+
+def app_handler(session, requester) -> SimpleNamespace:
+    """The request that triggers a spawn: the App's cookies, as the hub receives them, from ``requester``."""
     cookies = SimpleCookie()
     for name in ("sessionid", "csrftoken"):
         cookies[name] = session.cookies[name]
-    return SimpleNamespace(request=SimpleNamespace(cookies=cookies, protocol="http", host="localhost:8001"))
+    request = SimpleNamespace(cookies=cookies, protocol="http", host="localhost:8001")
+    return SimpleNamespace(request=request, current_user=requester)
 
 
 def render_pod(config: Config, session, user_name: str, server: str, profile: str):
@@ -596,7 +601,8 @@ def render_pod(config: Config, session, user_name: str, server: str, profile: st
         spawner = KubeSpawner(
             _mock=True, config=config, user=user, orm_spawner=SimpleNamespace(name=server, server=None)
         )
-        spawner.handler = app_handler(session)
+        # A workspace server at the App's request; the default server at the person's.
+        spawner.handler = app_handler(session, APP_SERVICE if server else user)
         spawner.user_options = {"profile": profile}
         await OpenHexaAuthenticator(config=config).pre_spawn_start(user, spawner)  # JupyterHub's User.spawn
         await spawner.load_user_options()  # KubeSpawner.start

@@ -5,6 +5,7 @@ No hub, proxy or App process starts here (those tests are the hub tier's, ``test
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,10 +13,20 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from jupyterhub.crypto import CryptKeeper
 from kubernetes_asyncio.config import kube_config
 
 from harness import ROOT
 from tests.unit.inprocess_app import InProcessApp
+
+
+@pytest.fixture(scope="session", autouse=True)
+def crypt_keeper():
+    """JupyterHub's encryption of auth_state with a key of its own (a hub has JUPYTERHUB_CRYPT_KEY)."""
+    CryptKeeper.clear_instance()
+    keeper = CryptKeeper.instance(keys=[os.urandom(32)])
+    yield keeper
+    CryptKeeper.clear_instance()
 
 
 @pytest.fixture

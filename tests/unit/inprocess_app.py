@@ -192,13 +192,53 @@ def cookie_header(cookies: dict) -> str:
     return "; ".join(morsel.OutputString() for morsel in jar.values())
 
 
-def hub_handler(cookie: str | None = None, uri: str = "/hub/login") -> SimpleNamespace:
+class HubUser:
+    """A hub user as the authenticator sees one: a name, an id, an auth_state (kept in memory here)."""
+
+    def __init__(self, name: str, user_id: int = 1):
+        self.name, self.id, self.auth_state = name, user_id, None
+
+    async def get_auth_state(self):
+        return self.auth_state
+
+
+class HubHandler:
+    """A request to the hub as tornado parses it (the raw ``Cookie`` header a browser sent), with what the
+    authenticator uses of JupyterHub's ``BaseHandler``: the browser's session id, its users, its cookies."""
+
+    def __init__(self, cookie: str | None = None, uri: str = "/hub/login", users: dict | None = None):
+        headers = httputil.HTTPHeaders({"Host": HUB_HOST})
+        if cookie is not None:
+            headers["Cookie"] = cookie
+        self.request = httputil.HTTPServerRequest(
+            start_line=httputil.RequestStartLine("GET", uri, "HTTP/1.1"), headers=headers
+        )
+        self.settings: dict = {}
+        self.users = users if users is not None else {}
+        self.session_id: str | None = (
+            self.request.cookies.get("jupyterhub-session-id").value
+            if ("jupyterhub-session-id" in self.request.cookies)
+            else None
+        )
+        self.cleared = False  # clear_login_cookie was called: this browser is logged out
+
+    def get_session_cookie(self):
+        return self.session_id
+
+    def set_session_cookie(self):
+        self.session_id = secrets.token_hex(16)
+        return self.session_id
+
+    def find_user(self, name):
+        return self.users.get(name)
+
+    def clear_login_cookie(self):
+        self.cleared = True
+
+
+def hub_handler(cookie: str | None = None, uri: str = "/hub/login", users: dict | None = None) -> HubHandler:
     """A request to the hub as tornado parses it: the raw ``Cookie`` header a browser sent."""
-    headers = httputil.HTTPHeaders({"Host": HUB_HOST})
-    if cookie is not None:
-        headers["Cookie"] = cookie
-    request = httputil.HTTPServerRequest(start_line=httputil.RequestStartLine("GET", uri, "HTTP/1.1"), headers=headers)
-    return SimpleNamespace(request=request, settings={})
+    return HubHandler(cookie, uri, users)
 
 
 def login_outcome(authenticator: OpenHexaAuthenticator, cookie: str | None) -> tuple:

@@ -15,7 +15,7 @@ from tornado import web
 
 from harness.app import DEMO
 from openhexa_hub.authenticator import OpenHexaAuthenticator
-from tests.unit.inprocess_app import HUB_HOST, app_traits, cookie_header, hub_handler, login_outcome
+from tests.unit.inprocess_app import HUB_HOST, HubUser, app_traits, cookie_header, hub_handler, login_outcome
 
 UNAVAILABLE = "The OpenHexa App is unavailable"
 AUTHENTICATE = "/notebooks/authenticate/"
@@ -147,13 +147,31 @@ def test_each_demo_person_logs_in_as_the_email_the_app_stores(inapp):
 # -- refresh_user: a hub cookie is only as good as the App session it came from -----------
 
 
-def refresh(authenticator, name: str, handler) -> bool:
-    return asyncio.run(authenticator.refresh_user(SimpleNamespace(name=name), handler))
+def refresh(authenticator, name: str, handler, user=None):
+    return asyncio.run(authenticator.refresh_user(user or HubUser(name), handler))
 
 
 def test_a_hub_cookie_stays_good_while_its_app_session_does(inapp):
     authenticator = inapp.authenticator()
-    assert refresh(authenticator, ALICE, hub_handler(session_of(inapp, "alice"), uri="/hub/home")) is True
+    cookie = session_of(inapp, "alice") + "; jupyterhub-session-id=browser-1"
+    user = HubUser(ALICE)
+    bound = refresh(authenticator, ALICE, hub_handler(cookie, uri="/hub/home"), user)
+    user.auth_state = bound["auth_state"]  # the first check binds this browser to its App session
+    assert refresh(authenticator, ALICE, hub_handler(cookie, uri="/hub/home"), user) is True
+
+
+def test_the_app_session_a_browser_logged_in_with_is_kept_encrypted(inapp):
+    authenticator = inapp.authenticator()
+    cookies = inapp.login("alice").cookies
+    cookie = cookie_header(cookies) + "; jupyterhub-session-id=browser-1"
+    bound = refresh(authenticator, ALICE, hub_handler(cookie, uri="/hub/home"))
+    sessions = bound["auth_state"]["app_sessions"]
+    assert set(sessions) == {"browser-1"}
+    assert cookies["sessionid"] not in json.dumps(bound), "readable by admin:auth_state: encrypted once more"
+    fresh = inapp.authenticator()  # as after a hub restart: from auth_state
+    user = HubUser(ALICE)
+    user.auth_state = bound["auth_state"]
+    assert asyncio.run(fresh.bindings.get(user, "browser-1")).sessionid == cookies["sessionid"]
 
 
 @pytest.mark.parametrize(
@@ -162,17 +180,23 @@ def test_a_hub_cookie_stays_good_while_its_app_session_does(inapp):
     ids=["no-app-cookies", "app-session-over", "malformed"],
 )
 def test_without_its_app_session_a_hub_cookie_sends_the_person_to_log_in_again(inapp, cookie):
-    assert refresh(inapp.authenticator(), ALICE, hub_handler(cookie, uri="/hub/home")) is False
+    handler = hub_handler(cookie, uri="/hub/home")
+    assert refresh(inapp.authenticator(), ALICE, handler) is False
+    assert handler.cleared, "this browser's hub cookie and its servers' logins go"
 
 
 def test_someone_elses_app_session_does_not_keep_a_hub_cookie(inapp):
-    assert refresh(inapp.authenticator(), ALICE, hub_handler(session_of(inapp, "bob"), uri="/hub/home")) is False
+    handler = hub_handler(session_of(inapp, "bob"), uri="/hub/home")
+    assert refresh(inapp.authenticator(), ALICE, handler) is False
+    assert handler.cleared
 
 
 def test_tokens_and_logging_out_need_no_app_session(inapp):
+    """A server's own token and a person's API token are tied to no browser: no App session to check."""
     authenticator = inapp.authenticator()
     token_request = hub_handler(None, uri="/hub/api/user")
     token_request._token_authenticated = True
+    token_request.get_token = lambda: SimpleNamespace(session_id=None)
     assert refresh(authenticator, ALICE, token_request) is True
     assert refresh(authenticator, ALICE, None) is True
     assert inapp.calls() == [], "the App was asked for nothing"

@@ -53,7 +53,7 @@ KNOWN_KEYS = {
     "hub": {
         "image": {"name": ANY, "tag": ANY, "pullPolicy": ANY},
         "config": {
-            "JupyterHub": {"authenticator_class": ANY},
+            "JupyterHub": {"authenticator_class": ANY, "subdomain_host": ANY, "cookie_host_prefix_enabled": ANY},
             "KubeSpawner": {"options_form": ANY, "container_security_context": ANY},
         },
         "allowNamedServers": ANY,
@@ -64,7 +64,10 @@ KNOWN_KEYS = {
         "db": {"type": ANY, "url": ANY},
         "resources": ANY,
     },
-    "proxy": {"service": {"type": ANY, "nodePorts": {"http": ANY, "https": ANY}}},
+    "proxy": {
+        "service": {"type": ANY, "nodePorts": {"http": ANY, "https": ANY}},
+        "chp": {"image": {"name": ANY, "tag": ANY, "pullPolicy": ANY}},
+    },
     "ingress": {"enabled": ANY, "ingressClassName": ANY, "annotations": ANY, "hosts": ANY, "tls": ANY},
     "singleuser": {
         "image": {"name": ANY, "tag": ANY, "pullPolicy": ANY},
@@ -216,6 +219,10 @@ def test_the_chart_version_is_pinned_once_and_used_everywhere():
     assert re.search(rf"\nARG HUB_BASE_IMAGE={base}(@sha256:[0-9a-f]{{64}})?\n", dockerfile), (
         "hub/Dockerfile builds on another chart's hub"
     )
+    proxy = (ROOT / "proxy" / "Dockerfile").read_text()
+    assert f"\nARG PROXY_BASE_IMAGE={pin['proxyBaseImage']}\n" in proxy, "proxy/Dockerfile builds on another proxy"
+    locked = json.loads((ROOT / "package-lock.json").read_text())["packages"]["node_modules/configurable-http-proxy"]
+    assert pin["proxyBaseImage"].endswith(f":{locked['version']}"), "the hub tier runs another proxy than the chart"
     assert f"Targets chart jupyterhub {version} " in (chart.CHART_VALUES / "values.yaml").read_text()
     workflow = yaml.safe_load(WORKFLOW.read_text())
     assert str(workflow["env"]["CHART_VERSION"]) == version
@@ -229,13 +236,15 @@ def test_images_are_ours_with_the_tag_the_last_release_published():
     assert values["hub"]["image"] == {"name": "blsq/openhexa-jupyterhub", "tag": tag}
     assert values["singleuser"]["image"]["name"] == "blsq/openhexa-base-notebook"
     assert values["singleuser"]["image"]["tag"] == tag, "the hub and the notebooks come from one release"
+    assert values["proxy"]["chp"]["image"] == {"name": "blsq/openhexa-proxy", "tag": tag}, "the chart's own proxy"
     # "dev" until the first release; then `make release` writes the tag it published.
     assert tag == "dev" or (ROOT / "releases" / tag / "manifest.json").exists(), f"no release {tag} in releases/"
     for name in ("k3s.yaml", "example-production.yaml"):
         overlay = chart.load_values(name)
-        assert "image" not in overlay.get("hub", {}) and "image" not in overlay.get("singleuser", {}), (
-            f"{name}: image tags live in values.yaml only, where the release sets them"
-        )
+        images = [overlay.get(k, {}).get("image") for k in ("hub", "singleuser")] + [
+            chart.get(overlay, "proxy.chp.image")
+        ]
+        assert not any(images), f"{name}: image tags live in values.yaml only, where the release sets them"
 
 
 # -- the hub ------------------------------------------------------------------------
@@ -487,8 +496,10 @@ def test_the_pod_of_each_server_and_profile(deployment, server, profile, inapp, 
     assert spawner.start_timeout == su["startTimeout"]
     assert not options_form, "the App picks profiles; people see no form"
 
-    # Resources: the profile's guarantees and limits.
-    sizes = next(p for p in profiles(values) if p["slug"] == profile)["kubespawner_override"]
+    # Resources: the profile's guarantees and limits; the default server keeps the default profile,
+    # whatever its request asked for (a workspace's is the App's choice).
+    chosen = profile if server else next(p["slug"] for p in profiles(values) if p.get("default"))
+    sizes = next(p for p in profiles(values) if p["slug"] == chosen)["kubespawner_override"]
     for key, (field, resource, parse) in {
         "cpu_limit": ("limits", "cpu", float),
         "cpu_guarantee": ("requests", "cpu", float),
@@ -500,19 +511,29 @@ def test_the_pod_of_each_server_and_profile(deployment, server, profile, inapp, 
         assert sizes.get(key) is not None, f"profile {profile} sets no {key}"
         assert parse(actual) == parse(sizes[key]), key
 
-    # Security: jovyan, group users, nothing privileged, one capability for FUSE.
+    # Security: jovyan, group users, nothing privileged; FUSE (SYS_ADMIN, the FUSE seccomp profile that denies
+    # user namespaces, /dev/fuse, privilege escalation) only for a workspace that mounts a bucket (the in-process
+    # App's engine is s3), never for the default server.
     assert spec["securityContext"]["fsGroup"] == 100
     context = container["securityContext"]
     assert (context["runAsUser"], context["runAsGroup"], context["runAsNonRoot"]) == (1000, 100, True)
     for each in spec.get("initContainers", []) + spec["containers"]:
         assert not (each.get("securityContext") or {}).get("privileged"), f"{each['name']} is privileged"
-    assert context["capabilities"] == {"drop": ["ALL"], "add": ["SYS_ADMIN"]}
-    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
-
-    # Volumes: the home for default servers only; /dev/fuse for every server.
     volumes = {v["name"]: v for v in spec["volumes"]}
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert volumes[mounts["/dev/fuse"]]["hostPath"] == {"path": "/dev/fuse", "type": "CharDevice"}
+    if server:
+        assert context["capabilities"] == {"drop": ["ALL"], "add": ["SYS_ADMIN"]}
+        assert context["seccompProfile"] == {"type": "Localhost", "localhostProfile": "openhexa/fuse.json"}
+        assert context["appArmorProfile"] == {"type": "Unconfined"} and context["allowPrivilegeEscalation"] is True
+        assert volumes[mounts["/dev/fuse"]]["hostPath"] == {"path": "/dev/fuse", "type": "CharDevice"}
+    else:
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert context["appArmorProfile"] == {"type": "RuntimeDefault"}
+        assert context["allowPrivilegeEscalation"] is False
+        assert "/dev/fuse" not in mounts and "fuse" not in volumes
+
+    # Volumes: the home for default servers only.
     claims = [v["persistentVolumeClaim"]["claimName"] for v in volumes.values() if "persistentVolumeClaim" in v]
     if server:
         assert claims == [] and "/home/jovyan" not in mounts
@@ -669,6 +690,16 @@ def hub_urls(values: dict) -> list[str]:
     if chart.get(values, "proxy.https.enabled", False):
         urls += [f"https://{host}" for host in chart.get(values, "proxy.https.hosts", [])] or ["https://"]
     return urls
+
+
+def test_the_production_example_gives_each_person_an_origin_of_their_own():
+    values = chart.chart_values("production")
+    hub = values["hub"]["config"]["JupyterHub"]
+    parts = urlsplit(hub["subdomain_host"])
+    assert parts.scheme == "https" and hub["cookie_host_prefix_enabled"] is True
+    wildcard = [parts.hostname, f"*.{parts.hostname}"]
+    assert values["ingress"]["hosts"] == wildcard, "the ingress takes every person's subdomain"
+    assert values["ingress"]["tls"][0]["hosts"] == wildcard, "a wildcard certificate"
 
 
 def test_https_deployments_mark_every_cookie_secure(monkeypatch):

@@ -30,10 +30,17 @@ def spawner_for(name: str, server: str = "", options: dict | None = None) -> Doc
     return spawner
 
 
-def spawn(authenticator, spawner, cookies: dict | None) -> tuple:
-    """``pre_spawn_start`` as ``User.spawn`` runs it: ``("started", env)`` or ``(status, message)``."""
+APP_SERVICE = SimpleNamespace(kind="service", name="openhexa-app")  # the App's token on the REST API
+
+
+def spawn(authenticator, spawner, cookies: dict | None, requester=None) -> tuple:
+    """``pre_spawn_start`` as ``User.spawn`` runs it: ``("started", env)`` or ``(status, message)``.
+
+    ``requester``: who made the request (the App's service for a workspace server, as it launches
+    them; the person themselves, by default, for their default server)."""
     spawner.handler = hub_handler(cookie_header(cookies) if cookies else None, uri="/hub/spawn")
     spawner.handler.settings["failure_count"] = 0
+    spawner.handler.current_user = requester or (APP_SERVICE if spawner.name else spawner.user)
 
     async def run():
         try:

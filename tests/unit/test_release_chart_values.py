@@ -21,11 +21,12 @@ singleuser:
 # a comment at the end, kept
 """
 PLACES = {"openhexa-jupyterhub": "hub.image.tag", "openhexa-base-notebook": "singleuser.image.tag"}
+RELEASED = {**PLACES, "openhexa-proxy": "proxy.chp.image.tag"}
 
 
 def test_chart_yaml_declares_the_place_of_every_released_image():
     names = [image.name for image in release_images("blsq/", "dev")]
-    assert chart_values.places_for(names) == PLACES
+    assert chart_values.places_for(names) == RELEASED
     with pytest.raises(ReleaseError, match="does not say where the tag of openhexa-other lives"):
         chart_values.places_for([*names, "openhexa-other"])
 
@@ -38,8 +39,9 @@ def test_the_chart_values_point_at_the_released_tag(tmp_path):
     text = values.read_text()
     loaded = yaml.safe_load(text)
     assert loaded["hub"]["image"]["tag"] == loaded["singleuser"]["image"]["tag"] == "1.4.0"
-    assert text.count('tag: "1.4.0"') == 2 and 'tag: "dev"' not in text
-    assert text == original.replace('tag: "dev"', 'tag: "1.4.0"'), "only the two tags changed"
+    assert loaded["proxy"]["chp"]["image"]["tag"] == "1.4.0"
+    assert text.count('tag: "1.4.0"') == 3 and 'tag: "dev"' not in text
+    assert text == original.replace('tag: "dev"', 'tag: "1.4.0"'), "only the three tags changed"
 
 
 def test_only_the_tags_change_byte_for_byte_whatever_the_indentation_or_quoting():

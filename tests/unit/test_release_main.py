@@ -17,11 +17,12 @@ INSIDE = {
     "python": "3.11.2", "lab": "4.6.6", "hub": "5.5.4",
     "python_packages": {"pandas": "3.1.1"}, "debian_packages": {"s3fs": "1.91"}, "lab_extensions": {},
 }  # fmt: skip
+PROXY_INSIDE = {"chp": "5.2.0", "node": "24.19.0", "node_packages": {"http-proxy-3": "1.23.3"}}
 
 
 @pytest.fixture
 def world(tmp_path, monkeypatch):
-    """A clean tree at COMMIT tagged v1.4.0, two built images, an empty registry; what happened, in order."""
+    """A clean tree at COMMIT tagged v1.4.0, three built images, an empty registry; what happened, in order."""
     happened = []
     git = {
         ("git", "status", "--porcelain"): "",
@@ -30,7 +31,7 @@ def world(tmp_path, monkeypatch):
     }
     monkeypatch.setattr(main_module, "run", lambda *command: git[command])
     monkeypatch.setattr(main_module, "ARTIFACTS", tmp_path / "artifacts")
-    monkeypatch.setattr(main_module, "look_inside", lambda local: dict(INSIDE))
+    monkeypatch.setattr(main_module, "look_inside", lambda local, key: dict(PROXY_INSIDE if key == "proxy" else INSIDE))
     monkeypatch.setattr(main_module, "described", lambda local, inside: {"size_bytes": 10**9, "base": "b", **inside})
     monkeypatch.setattr(registry.Registry, "has_tag", lambda self, repository, tag: False)
     monkeypatch.setattr(registry, "docker_push", lambda local, ref: happened.append(("push", ref)))
@@ -50,28 +51,31 @@ def test_a_release_pushes_pinned_tags_verifies_then_moves_and_records(world):
     happened, args, tmp_path = world
     assert main_module.main(args) == 0
     first_sbom = happened.index(("sbom", "sha256:notebook"))
-    assert happened[first_sbom : first_sbom + 4] == [
+    assert happened[first_sbom : first_sbom + 6] == [
         ("sbom", "sha256:notebook"), ("verify", "sha256:notebook"), ("sbom", "sha256:hub"), ("verify", "sha256:hub"),
+        ("sbom", "sha256:proxy"), ("verify", "sha256:proxy"),
     ], "each image's SBOM attached, then verified, before any moving tag"  # fmt: skip
     moving = (":latest", f":{dt.datetime.now(dt.UTC).date().isoformat()}")
     assert all(kind == "push" and not ref.endswith(moving) for kind, ref in happened[:first_sbom])
-    moved = happened[first_sbom + 4 :]
-    assert len(moved) == 4 and all(kind == "push" and ref.endswith(moving) for kind, ref in moved), (
-        "the date and latest of both images, last"
+    moved = happened[first_sbom + 6 :]
+    assert len(moved) == 6 and all(kind == "push" and ref.endswith(moving) for kind, ref in moved), (
+        "the date and latest of the three images, last"
     )
-    assert "127.0.0.1:5999/blsq/openhexa-jupyterhub:1.4.0" in [ref for _, ref in happened]
-    assert not [ref for _, ref in happened if "openhexa-jupyterhub:lab-" in ref]
+    pushed = [ref for _, ref in happened]
+    assert "127.0.0.1:5999/blsq/openhexa-jupyterhub:1.4.0" in pushed
+    assert "127.0.0.1:5999/blsq/openhexa-proxy:chp-5.2.0" in pushed
+    assert not [ref for ref in pushed if "openhexa-jupyterhub:lab-" in ref or "openhexa-proxy:python-" in ref]
 
     made = json.loads((tmp_path / "releases" / "1.4.0" / "manifest.json").read_text())
     assert made["images"]["hub"]["digest"] == "sha256:hub" and made["release"]["version"] == "1.4.0"
     assert made["images"]["hub"]["sbom"] == "sha256:hub-sbom"
     assert (tmp_path / "releases" / "1.4.0" / "manifest.md").exists()
-    assert (tmp_path / "values.yaml").read_text().count('tag: "1.4.0"') == 2
+    assert (tmp_path / "values.yaml").read_text().count('tag: "1.4.0"') == 3
 
     record = read(tmp_path / "phases.json")
     assert record["outcome"] == "published"
     kinds = [p["kind"] for p in record["phases"]]
-    assert kinds == ["inspect", "inspect", *["push"] * 9, *["sbom", "verify"] * 2, *["push"] * 4, "record"]
+    assert kinds == [*["inspect"] * 3, *["push"] * 12, *["sbom", "verify"] * 3, *["push"] * 6, "record"]
     assert {p["outcome"] for p in record["phases"]} == {"passed"}
 
 

@@ -56,6 +56,19 @@ def test_the_manifest_says_what_changed_since_the_previous_release(tmp_path):
     assert DIGEST in text
 
 
+def test_the_proxy_image_says_its_proxy_node_and_modules():
+    proxy = Image("proxy", "blsq/proxy:dev", "blsq/proxy", describes=("chp",))
+    inside = {"chp": "5.2.0", "node": "24.19.0", "node_packages": {"http-proxy-3": "1.23.3"}}
+    proxy.tags = compute_tags("1.4.0", dt.date(2026, 11, 26), COMMIT, inside, proxy.describes)
+    proxy.digest, proxy.info = DIGEST, {"size_bytes": 70_000_000, "base": "b", **inside}
+    previous = {"release": {"name": "1.3.0"}, "images": {"proxy": {"node_packages": {"http-proxy-3": "1.23.1"}}}}
+    made = manifest.build_manifest(RELEASE, [*images(), proxy], [], previous)
+    assert made["changes"]["proxy"]["node_packages"]["upgraded"] == {"http-proxy-3": ["1.23.1", "1.23.3"]}
+    text = manifest.render_markdown(made)
+    assert "configurable-http-proxy 5.2.0 on Node.js 24.19.0." in text and "http-proxy-3@1.23.3" in text
+    assert "chp-5.2.0" in text
+
+
 def test_the_previous_release_is_the_newest_other_one(tmp_path):
     for name, published in (("1.2.0", "2026-09-01"), ("1.3.0", "2026-10-01"), ("1.4.0", "2026-11-26")):
         (tmp_path / name).mkdir()

@@ -33,6 +33,12 @@ def test_the_hub_image_is_not_named_after_a_jupyterlab_it_happens_to_carry():
     assert made.described == ("python-3.11", "hub-5.5.4")
 
 
+def test_the_proxy_image_is_named_after_its_configurable_http_proxy_only():
+    inside = {"chp": "5.2.0", "node": "24.19.0"}
+    made = tags.compute_tags("1.4.0", DATE, COMMIT, inside, describes=("chp",))
+    assert made.described == ("chp-5.2.0",)
+
+
 @pytest.mark.parametrize(
     ("git_tags", "version"),
     [([], None), (["v1.2.3"], "1.2.3"), (["v1.2.3", "v1.10.0", "nightly"], "1.10.0"), (["1.2.3", "v1.2"], None)],

@@ -59,3 +59,27 @@ def test_an_image_that_starts_is_verified_and_removed(monkeypatch):
     verify.verify(Registry("127.0.0.1:5000"), Image("hub", "blsq/hub:dev", "blsq/hub", digest="sha256:def"))
     assert "127.0.0.1:5000/blsq/hub@sha256:def" in calls[2]
     assert calls[-1] == ("docker", "rm", "-f", "container-1")
+
+
+def test_the_proxy_starts_as_the_charts_proxy_deployment_runs_it(monkeypatch):
+    calls = fake_docker(monkeypatch)
+    monkeypatch.setattr(verify, "answers_ok", lambda url: url.endswith("/_chp_healthz"))
+    verify.verify(Registry("127.0.0.1:5000"), Image("proxy", "blsq/proxy:dev", "blsq/proxy", digest="sha256:0ff"))
+    run = calls[2]
+    image = run.index("127.0.0.1:5000/blsq/proxy@sha256:0ff")
+    assert run[image - 2 : image] == ("-e", run[image - 1]) and run[image - 1].startswith("CONFIGPROXY_AUTH_TOKEN=")
+    flags = run[image + 1 :]
+    assert "--ip=127.0.0.1" in flags and "--api-ip=127.0.0.1" in flags
+    assert any(flag.startswith("--default-target=") for flag in flags)
+
+
+def test_each_images_sbom_is_checked_against_what_its_own_inspector_finds(monkeypatch):
+    """The proxy image has Node.js and no Python: its SBOM is checked against what PROXY_INSPECTOR finds."""
+    looked, checked = [], []
+    monkeypatch.setattr(verify, "look_inside", lambda ref, key: looked.append((ref, key)) or {"chp": "5.2.0"})
+    monkeypatch.setattr(verify.sbom, "check", lambda api, repository, digest, inside: checked.append(inside))
+    for key in ("notebook", "hub", "proxy"):
+        image = Image(key, f"blsq/{key}:dev", f"blsq/{key}", digest="sha256:0ff")
+        verify.check_sbom(Registry("127.0.0.1:5000"), image, f"127.0.0.1:5000/blsq/{key}@sha256:0ff")
+    assert [key for _, key in looked] == ["notebook", "hub", "proxy"]
+    assert checked == [{"chp": "5.2.0"}] * 3

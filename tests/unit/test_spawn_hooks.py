@@ -1,6 +1,7 @@
 """The spawn rules on real KubeSpawner and DockerSpawner objects, without a cluster or a Docker engine."""
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 from types import SimpleNamespace
@@ -103,10 +104,9 @@ def test_malformed_workspace_answers_are_rejected(payload):
 
 
 def test_scalars_become_their_json_spelling():
-    credentials = spawn.parse_workspace_credentials(
-        {"env": {"PORT": 5432, "FLAG": True, "SKIP": None}, "notebooks_server_hash": "abcdef0123"}
-    )
-    assert credentials.env == {"PORT": "5432", "FLAG": "true"}
+    env = {"WORKSPACE_DATABASE_PORT": 5432, "AWS_FRESH_ROLE": True, "HEXA_TOKEN": None}
+    credentials = spawn.parse_workspace_credentials({"env": env, "notebooks_server_hash": "abcdef0123"})
+    assert credentials.env == {"WORKSPACE_DATABASE_PORT": "5432", "AWS_FRESH_ROLE": "true"}
 
 
 def test_default_credential_files_must_be_base64():
@@ -176,11 +176,12 @@ def test_a_workspace_back_on_the_apps_default_image_gets_the_hubs_own_again():
 
 
 LOCAL = {"WORKSPACE_STORAGE_ENGINE": "local", "WORKSPACE_STORAGE_MOUNT_PATH": "/srv/openhexa/buckets/hexa-ws"}
+ROOT = "/srv/openhexa/buckets"  # LOCAL_STORAGE_ROOT: where the App keeps its buckets
 
 
 def test_local_storage_is_bound_at_the_workspace_folder_under_docker():
     spawner = docker(HostNetworkDockerSpawner)
-    assert spawn.bind_local_storage(spawner, LOCAL) == LOCAL["WORKSPACE_STORAGE_MOUNT_PATH"]
+    assert spawn.bind_local_storage(spawner, LOCAL, ROOT) == LOCAL["WORKSPACE_STORAGE_MOUNT_PATH"]
     volumes = spawner.workspace_volumes()
     assert volumes == {"/srv/openhexa/buckets/hexa-ws": {"bind": "/home/jovyan/workspace", "mode": "rw"}}
 
@@ -188,9 +189,9 @@ def test_local_storage_is_bound_at_the_workspace_folder_under_docker():
 def test_a_workspace_that_leaves_local_storage_gets_its_docker_volume_back():
     spawner = docker(HostNetworkDockerSpawner, stack="s")
     spawn.name_after_hash(spawner, "0123456789abcdef0123456789abcdef")
-    spawn.bind_local_storage(spawner, LOCAL)
+    spawn.bind_local_storage(spawner, LOCAL, ROOT)
     spawner.volumes = spawner.workspace_volumes()  # as a first start leaves it
-    assert spawn.bind_local_storage(spawner, {"WORKSPACE_STORAGE_ENGINE": "s3"}) is None
+    assert spawn.bind_local_storage(spawner, {"WORKSPACE_STORAGE_ENGINE": "s3"}, ROOT) is None
     volume = "s-workspace-jupyter-0123456789abcdef0123456789abcdef"
     assert spawner.workspace_volumes() == {volume: {"bind": "/home/jovyan/workspace", "mode": "rw"}}
 
@@ -209,13 +210,29 @@ def test_workspace_volumes_never_meet():
 
 def test_local_storage_is_refused_under_kubernetes():
     with pytest.raises(spawn.LocalStorageRefused, match="single-machine deployments"):
-        kube_pod(lambda s: spawn.bind_local_storage(s, LOCAL))
+        kube_pod(lambda s: spawn.bind_local_storage(s, LOCAL, ROOT))
 
 
 @pytest.mark.parametrize("path", ["relative/bucket", "/srv/buckets/../etc", "/srv//buckets"])
 def test_a_local_storage_path_must_be_absolute_and_normalised(path):
     with pytest.raises(spawn.BadCredentials):
-        spawn.bind_local_storage(docker(HostNetworkDockerSpawner), {**LOCAL, "WORKSPACE_STORAGE_MOUNT_PATH": path})
+        local = {**LOCAL, "WORKSPACE_STORAGE_MOUNT_PATH": path}
+        spawn.bind_local_storage(docker(HostNetworkDockerSpawner), local, ROOT)
+
+
+@pytest.mark.parametrize(
+    ("path", "root"),
+    [
+        ("/", ROOT), ("/var/run/docker.sock", ROOT), ("/srv/openhexa/buckets-of-others/x", ROOT),
+        (ROOT, ROOT), (LOCAL["WORKSPACE_STORAGE_MOUNT_PATH"], ""), (LOCAL["WORKSPACE_STORAGE_MOUNT_PATH"], "relative"),
+    ],
+    ids=["root", "docker-socket", "a-sibling-folder", "the-root-itself", "no-root-set", "relative-root"],
+)  # fmt: skip
+def test_local_storage_binds_only_folders_under_the_root(path, root):
+    spawner = docker(HostNetworkDockerSpawner)
+    with pytest.raises(spawn.LocalStorageRefused, match="LOCAL_STORAGE_ROOT"):
+        spawn.bind_local_storage(spawner, {**LOCAL, "WORKSPACE_STORAGE_MOUNT_PATH": path}, root)
+    assert spawner.workspace_host_path == ""
 
 
 @pytest.mark.parametrize("engine", ["s3", "gcp", "azure"])
@@ -225,14 +242,66 @@ def test_docker_servers_of_a_cloud_engine_get_what_fuse_needs_and_no_more(engine
     config = spawner.extra_host_config
     assert config["devices"] == ["/dev/fuse:/dev/fuse:rwm"] and config["cap_add"] == ["SYS_ADMIN"]
     assert config["auto_remove"] is False  # the spawner's own settings stay
+    # DockerSpawner renders its templates: the profile reaches Docker as the file's JSON, whole.
+    apparmor, seccomp = spawner._render_templates(config["security_opt"])
+    assert apparmor == "apparmor:unconfined"
+    assert json.loads(seccomp.removeprefix("seccomp=")) == json.loads(spawn.FUSE_SECCOMP.read_text())
     # The same workspace back on 'local' (the spawner outlives the server): nothing extra.
     assert not spawn.grant_fuse(spawner, LOCAL)
     assert spawner.extra_host_config == {"auto_remove": False}
 
 
-def test_kubernetes_pods_get_fuse_from_the_chart_not_the_hooks():
-    spawner, _ = kube_pod(lambda s: None)
-    assert not spawn.grant_fuse(spawner, {"WORKSPACE_STORAGE_ENGINE": "s3"})
+def test_kubernetes_pods_of_a_cloud_engine_get_fuse_and_the_profile_that_denies_user_namespaces():
+    base = {"runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+    def granted(s):
+        s.container_security_context = base
+        assert spawn.grant_fuse(s, {"WORKSPACE_STORAGE_ENGINE": "s3"}, "profiles/fuse.json")
+
+    spawner, pod = kube_pod(granted, volumes=[{"name": "home"}], volume_mounts=[{"name": "home", "mountPath": "/h"}])
+    context = pod.spec.containers[0].security_context  # KubeSpawner passes container_security_context on
+    assert context["capabilities"] == {"drop": ["ALL"], "add": ["SYS_ADMIN"]} and context["allowPrivilegeEscalation"]
+    assert context["seccompProfile"] == {"type": "Localhost", "localhostProfile": "profiles/fuse.json"}
+    assert [v.name for v in pod.spec.volumes] == ["home", "fuse"]
+    # The same spawner, next time a 'local' workspace: the chart's context back, no /dev/fuse.
+    assert not spawn.grant_fuse(spawner, LOCAL)
+    assert spawner.container_security_context == base and [v["name"] for v in spawner.volumes] == ["home"]
+
+
+def test_the_fuse_seccomp_profile_denies_namespaces_and_allows_mounting():
+    """hub/openhexa_hub/seccomp/fuse.json: the container runtime's default profile for the default capabilities
+    (moby's profiles/seccomp/default.json without CAP_SYS_ADMIN), plus mount, umount and umount2."""
+    profile = json.loads(spawn.FUSE_SECCOMP.read_text())
+    assert (profile["defaultAction"], profile["defaultErrnoRet"]) == ("SCMP_ACT_ERRNO", 1)
+    assert not {"archMap", "includes", "excludes"} & set(profile), "containerd ignores Docker's own keys"
+    rules = {}
+    for rule in profile["syscalls"]:
+        assert not {"includes", "excludes"} & set(rule)
+        for name in rule["names"]:
+            rules.setdefault(name, []).append(rule)
+    for name in (
+        "unshare",
+        "setns",
+        "bpf",
+        "perf_event_open",
+        "fsopen",
+        "fsmount",
+        "move_mount",
+        "open_tree",
+        "mount_setattr",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "userfaultfd",
+        "init_module",
+        "kexec_load",
+    ):
+        assert name not in rules, f"{name} is allowed"  # fmt: skip
+    (clone,) = rules["clone"]
+    assert clone["args"] == [{"index": 0, "value": 0x7E020000, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]
+    assert rules["clone3"] == [{"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+    for name in ("mount", "umount2", "execve", "openat", "socket"):
+        assert any(rule["action"] == "SCMP_ACT_ALLOW" for rule in rules[name]), name
 
 
 def test_an_environment_name_is_matched_whole():
@@ -254,9 +323,60 @@ def test_names_the_hub_and_the_image_rely_on_are_refused(name):
     assert refused.value.name == name and "/tmp/evil" not in str(refused.value)
 
 
-@pytest.mark.parametrize("name", ["HEXA_TOKEN", "GIT_EXTENSION_ENABLED", "WORKSPACE_DATABASE_URL", "AWS_REGION"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "HEXA_TOKEN", "GIT_EXTENSION_ENABLED", "WORKSPACE_DATABASE_URL", "AWS_DEFAULT_REGION", "AWS_S3_FUSE_CONFIG",
+        "DHIS2_INSTANCES_SLUGS", "DHIS2_PLAY_URL", "DHIS2_SIERRA_LEONE_PASSWORD", "POSTGRESQL_DATABASE_NAMES",
+        "POSTGRESQL_MALARIA_DB2_PORT", "WORKSPACE_STORAGE_ENGINE_S3_SESSION_TOKEN",
+        "WORKSPACE_STORAGE_ENGINE_AZURE_STORAGE_SAS_TOKEN", "WORKSPACE_STORAGE_MOUNT_PATH",
+    ],
+)  # fmt: skip
 def test_the_apps_own_names_pass(name):
+    """The names the App's code sends (notebooks/views.py, workspaces/views.py, the connector plugins'
+    credentials.py, files/backends/*.py)."""
     assert name in spawn.parse_default_credentials({"env": {name: "v"}}).env
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SHELLOPTS", "PS4", "HTTP_PROXY", "https_proxy", "ALL_PROXY", "NO_PROXY", "PIP_INDEX_URL", "NODE_OPTIONS",
+        "GIT_SSH_COMMAND", "GIT_CONFIG_COUNT", "R_PROFILE_USER", "R_LIBS_USER", "IPYTHONDIR", "GCS_TOKEN",
+        "MALARIA_DB_PASSWORD", "DHIS2_URL", "POSTGRESQL_X_SHELL", "AWS_CONFIG_FILE",
+    ],
+)  # fmt: skip
+def test_names_the_app_does_not_send_are_refused(name):
+    with pytest.raises(spawn.ForbiddenName) as refused:
+        spawn.parse_workspace_credentials({"env": {name: "x"}, "notebooks_server_hash": "abcdef0123"})
+    assert refused.value.name == name
+
+
+def test_an_operator_extends_the_names_but_never_to_what_the_hub_relies_on():
+    extra = ["MALARIA_DB_*", "GCS_TOKEN", "LD_PRELOAD", "NODE_*", "HTTPS_PROXY"]
+    env = {"MALARIA_DB_PASSWORD": "p", "GCS_TOKEN": "t"}
+    assert spawn.parse_default_credentials({"env": env}, extra).env == env
+    for name in ("LD_PRELOAD", "NODE_OPTIONS", "HTTPS_PROXY", "https_proxy"):
+        with pytest.raises(spawn.ForbiddenName):
+            spawn.parse_default_credentials({"env": {name: "x"}}, extra)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".jupyter/jupyter_server_config.py", "~/.jupyter/jupyter_server_config.py", "~/.ipython/profile_default/x.py",
+        ".bashrc", "~/.bashrc", "~/.config/matplotlib/matplotlibrc", "~/../etc/passwd", "/etc/profile.d/x.sh",
+        "~/work/../.bashrc", "~/.pgpass/../.bashrc", "data/.hidden", "",
+    ],
+)  # fmt: skip
+def test_files_from_the_app_never_go_in_hidden_files_or_folders(path):
+    with pytest.raises(spawn.ForbiddenFile):
+        spawn.parse_default_credentials({"env": {}, "files": {path: "aGk="}})
+
+
+@pytest.mark.parametrize("path", ["~/.pgpass", ".pgpass", "data/sample.csv", "~/notes/readme.txt"])
+def test_the_apps_pgpass_and_plain_files_are_written(path):
+    assert spawn.parse_default_credentials({"env": {}, "files": {path: "aGk="}}).files == {path: "aGk="}
 
 
 def test_a_pod_kubernetes_refuses_is_logged_without_its_credentials():

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from harness import ROOT
+from release.images import release_images
 
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.y*ml"))
@@ -347,6 +348,7 @@ def test_dependabot_covers_every_manifest():
         ("npm", "/"),
         ("docker", "/hub"),
         ("docker", "/jupyter"),
+        ("docker", "/proxy"),
         ("github-actions", "/"),
     }
 
@@ -355,7 +357,9 @@ def test_dependabot_covers_every_manifest():
 
 
 def test_the_dockerfiles_are_found():
-    assert set(map(str, DOCKERFILES)) >= {"hub/Dockerfile", "jupyter/Dockerfile", "jupyter/offline-base/Dockerfile"}
+    assert set(map(str, DOCKERFILES)) >= {
+        "hub/Dockerfile", "jupyter/Dockerfile", "jupyter/offline-base/Dockerfile", "proxy/Dockerfile"
+    }  # fmt: skip
 
 
 def test_make_lint_runs_hadolint_on_every_dockerfile():
@@ -421,9 +425,8 @@ def test_the_release_scans_signs_attests_and_verifies_before_moving_tags():
     (job,) = doc["jobs"].values()
     order = [step.get("uses", "").split("@")[0] or step.get("name") for step in job["steps"]]
     scans = [step for step in job["steps"] if step.get("uses", "").startswith("anchore/scan-action@")]
-    assert {step["with"]["image"] for step in scans} == {
-        "blsq/openhexa-base-notebook:dev", "blsq/openhexa-jupyterhub:dev"
-    }, "every image the release publishes"  # fmt: skip
+    published = {image.local for image in release_images("blsq/", "dev")}
+    assert {step["with"]["image"] for step in scans} == published, "every image the release publishes"
     for step in scans:
         assert step["with"]["severity-cutoff"] == "critical" and step["with"]["only-fixed"] is True
         assert step["with"]["fail-build"] is True
