@@ -30,7 +30,7 @@ endif
 REGISTRY ?= localhost:5000
 export REGISTRY
 
-.PHONY: help setup lock lock-notebook lint test tiers test-unit test-hub test-image test-chart test-e2e browser build build-notebook \
+.PHONY: help setup lock lock-notebook lint test tiers test-unit test-hub test-image test-chart test-e2e browser postgres build build-notebook \
 	build-hub build-proxy chart-pull scan-config up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
 
 help: ## list the targets
@@ -113,7 +113,7 @@ test-unit: setup ## the unit tier, in-process and fast: authenticator, spawn hoo
 test-hub: setup ## the hub tier: real hubs with their proxy and the mock App as processes (login, spawns, logout)
 	$(PY) -m pytest tests/hub $(PYTEST_ARGS)
 
-test-image: setup docker-up build ## the image tier: testinfra and the Docker SDK against the notebook image, and a release into a throwaway registry
+test-image: setup docker-up build postgres ## the image tier: testinfra and the Docker SDK against the notebook image, and a release into a throwaway registry
 	$(PY) -m pytest tests/image $(PYTEST_ARGS)
 
 chart-pull: ## unpack the pinned Zero to JupyterHub chart into .chart/ (needs helm and its repository)
@@ -122,7 +122,7 @@ chart-pull: ## unpack the pinned Zero to JupyterHub chart into .chart/ (needs he
 test-chart: setup docker-up build ## the chart-config tier: hubs run by the chart's own hub config over our values (needs Z2JH_CHART_DIR or make chart-pull)
 	$(PY) -m pytest tests/chart $(PYTEST_ARGS)
 
-test-e2e: setup docker-up build browser ## the end-to-end tier: the compose stack driven by headless Chromium
+test-e2e: setup docker-up build browser postgres ## the end-to-end tier: the compose stack driven by headless Chromium
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 reliability: ## write RELIABILITY.md from the last `make test` (faults and hostile inputs tried, what was lost)
@@ -130,6 +130,16 @@ reliability: ## write RELIABILITY.md from the last `make test` (faults and hosti
 
 browser: ## Debian's Chromium and ChromeDriver, for the end-to-end tier
 	scripts/ensure-packages.sh chromium:chromium chromedriver:chromium-driver
+
+# A workspace's database in the image and end-to-end tiers: each test starts its own server
+# (harness/postgres.py) on 127.0.0.1. The package must not make and start a cluster of its own
+# on 5432, where the mock App's workspaces have their databases: no main cluster.
+postgres: ## Debian's PostgreSQL programs (initdb, postgres), for the workspace databases of the image and end-to-end tiers
+	@dpkg-query -W -f='$${Status}' postgresql 2>/dev/null | grep -q "install ok installed" || { \
+	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo mkdir -p /etc/postgresql-common/createcluster.d \
+	  && echo "create_main_cluster = false" | $$sudo tee /etc/postgresql-common/createcluster.d/openhexa-tests.conf >/dev/null \
+	  && scripts/ensure-packages.sh postgresql; }
 
 build: build-notebook build-hub build-proxy ## build the project images, tagged $(IMAGE_PREFIX)...:$(TAG)
 

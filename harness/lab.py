@@ -106,9 +106,14 @@ def open_workspace_in_the_app(browser, workspace: str) -> str:
     return src
 
 
-def run_in_new_notebook(browser, code: str, expected: str, timeout: float = 120) -> str:
-    """Open a Python notebook from the launcher, run ``code``, return the output once it shows ``expected``."""
-    click(browser, ".jp-LauncherCard[data-category='Notebook']", "the launcher's notebook card")
+def run_in_new_notebook(browser, code: str, expected: str, timeout: float = 120, kernel: str | None = None) -> str:
+    """Open a notebook from the launcher, run ``code``, return the output once it shows ``expected``.
+
+    ``kernel``: the launcher card's name (a kernel's display name, ``R``); the first notebook card
+    (Python's) by default.
+    """
+    card = ".jp-LauncherCard[data-category='Notebook']" + (f"[title='{kernel}']" if kernel else "")
+    click(browser, card, f"the launcher's {kernel or 'first'} notebook card")
     # Code sent before the kernel is connected can be dropped: wait for it to be idle.
     statusbar = (By.ID, "jp-main-statusbar")
     wait(browser, ready.text_to_be_present_in_element(statusbar, "Idle"), "the new notebook's kernel to be idle", 120)
@@ -116,9 +121,13 @@ def run_in_new_notebook(browser, code: str, expected: str, timeout: float = 120)
     editor = browser.switch_to.active_element
     editor.send_keys(code)
     editor.send_keys(Keys.SHIFT, Keys.ENTER)
-    output = (By.CSS_SELECTOR, ".jp-NotebookPanel .jp-OutputArea-output")
-    wait(browser, ready.text_to_be_present_in_element(output, expected), f"a cell output showing {expected!r}", timeout)
-    return browser.find_element(*output).text
+
+    # Each stream is an output of its own (R's messages come on stderr, before its results).
+    def shown(b):
+        return next((o.text for o in b.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-OutputArea-output")
+                     if expected in o.text), None)  # fmt: skip
+
+    return wait(browser, shown, f"a cell output showing {expected!r}", timeout)
 
 
 def server_session(browser, server_url: str) -> requests.Session:

@@ -9,7 +9,9 @@ from selenium.webdriver.support import expected_conditions as ready
 
 from harness.app import DEMO, FIXTURES, app_session, launch_notebook_server
 from harness.hub import own_token
+from harness.kernel import r_reads_and_writes, r_reads_table
 from harness.lab import log_in_to_app, open_own_lab, open_workspace_in_the_app, run_in_new_notebook, wait, wait_for_lab
+from harness.postgres import CASES, CASES_TABLE, cases_csv, cases_json, workspace_database
 from harness.stack import APP_FRONTEND_URL, APP_URL, HUB_URL
 from harness.wait import wait_until
 
@@ -169,3 +171,28 @@ def test_a_local_bucket_is_the_workspace_folder(browser, stack):
     output = run_in_new_notebook(browser, code, "from-the-notebook.txt")
     assert "from-the-app.csv" in output
     assert (bucket / "from-the-notebook.txt").read_text() == "written in the notebook"
+
+
+@pytest.fixture(scope="module")
+def workspace_db():
+    """The workspace's database where the mock App's answer puts it (127.0.0.1:5432), with its table of cases."""
+    env = WORKSPACE_ENV
+    with workspace_database(
+        env["WORKSPACE_DATABASE_DB_NAME"], env["WORKSPACE_DATABASE_USERNAME"], env["WORKSPACE_DATABASE_PASSWORD"],
+        port=int(env["WORKSPACE_DATABASE_PORT"]),
+    ) as database:  # fmt: skip
+        yield database
+
+
+def test_an_r_notebook_reads_the_workspace_database_and_bucket(browser, stack, workspace_db):
+    """An R notebook in the App's iframe: a table of the workspace database, a file of its bucket read, one written."""
+    bucket = stack.buckets / WORKSPACE_ENV["WORKSPACE_BUCKET_NAME"]
+    log_in_to_app(browser, "alice")
+    open_workspace_in_the_app(browser, WORKSPACE)
+    (bucket / "from-the-app.csv").write_text(cases_csv())
+    code = f'{r_reads_table(CASES_TABLE)}; cat(" | "); {r_reads_and_writes("from-the-app.csv", "from-r.csv")}'
+    expected = f"{cases_json()} | {cases_json()}"
+    output = run_in_new_notebook(browser, code, expected, kernel="R")
+    assert output.strip() == expected
+    total = sum(row["cases"] for row in CASES)
+    assert (bucket / "from-r.csv").read_text().split() == ['"total"', str(total)]
