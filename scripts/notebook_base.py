@@ -1,14 +1,16 @@
-"""The images' upstream bases, by tag and digest: the newest datascience-notebook date tag, the chart's hub.
+"""The images' upstream bases, by tag and digest: the newest datascience-notebook date tag, the chart's hub and proxy.
 
 Jupyter Docker Stacks publish `quay.io/jupyter/datascience-notebook:<YYYY-MM-DD>` each
 week. `jupyter/Dockerfile` pins one (`ARG BASE_IMAGE=<repository>:<tag>@<digest>`), and
 `hub/Dockerfile` the chart's hub image (`ARG HUB_BASE_IMAGE=quay.io/jupyterhub/k8s-hub:<chart
-version>@<digest>`): a tag that moves cannot change what we ship without a commit. The weekly
+version>@<digest>`), `proxy/Dockerfile` the chart's proxy image (`ARG
+PROXY_BASE_IMAGE=quay.io/jupyterhub/configurable-http-proxy:<version>@<digest>`): a tag that
+moves cannot change what we ship without a commit. The weekly
 base-update workflow (.github/workflows/notebook-base.yml) runs
 
     python3 scripts/notebook_base.py update
 
-which moves the notebook pin to the newest date tag the registry lists and both pins to the
+which moves the notebook pin to the newest date tag the registry lists and every pin to the
 digests the registry gives their tags (printing the notebook's tag, or nothing when nothing
 moved); the workflow then builds and tests the images on them before proposing the change as
 a pull request. Only quay.io's API is asked (this project's machine cannot reach it: CI can).
@@ -26,8 +28,9 @@ from pathlib import Path
 
 DOCKERFILE = Path(__file__).resolve().parents[1] / "jupyter" / "Dockerfile"
 HUB_DOCKERFILE = Path(__file__).resolve().parents[1] / "hub" / "Dockerfile"
+PROXY_DOCKERFILE = Path(__file__).resolve().parents[1] / "proxy" / "Dockerfile"
 PIN = re.compile(
-    r"^ARG (?P<arg>BASE_IMAGE|HUB_BASE_IMAGE)=(?P<repository>[^:\s]+):(?P<tag>[^@\s]+)"
+    r"^ARG (?P<arg>BASE_IMAGE|HUB_BASE_IMAGE|PROXY_BASE_IMAGE)=(?P<repository>[^:\s]+):(?P<tag>[^@\s]+)"
     r"(@(?P<digest>sha256:[0-9a-f]{64}))?$",
     re.MULTILINE,
 )
@@ -122,9 +125,12 @@ def main(argv=None) -> int:
     if args.command == "show":
         print(":".join(pinned(DOCKERFILE.read_text())))
         return 0
-    moved = pin_digest()
-    if moved:
-        print(f"{':'.join(pinned(HUB_DOCKERFILE.read_text()))} is at {moved}", file=sys.stderr)
+    moved = False
+    for dockerfile in (HUB_DOCKERFILE, PROXY_DOCKERFILE):  # the chart's images: their tags, at new digests
+        digest = pin_digest(dockerfile)
+        if digest:
+            print(f"{':'.join(pinned(dockerfile.read_text()))} is at {digest}", file=sys.stderr)
+            moved = True
     newest = update() or (pinned(DOCKERFILE.read_text())[1] if moved else None)
     if newest:
         print(newest)

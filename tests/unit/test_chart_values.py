@@ -220,7 +220,10 @@ def test_the_chart_version_is_pinned_once_and_used_everywhere():
         "hub/Dockerfile builds on another chart's hub"
     )
     proxy = (ROOT / "proxy" / "Dockerfile").read_text()
-    assert f"\nARG PROXY_BASE_IMAGE={pin['proxyBaseImage']}\n" in proxy, "proxy/Dockerfile builds on another proxy"
+    proxy_base = re.escape(pin["proxyBaseImage"])
+    assert re.search(rf"\nARG PROXY_BASE_IMAGE={proxy_base}(@sha256:[0-9a-f]{{64}})?\n", proxy), (
+        "proxy/Dockerfile builds on another proxy"
+    )
     locked = json.loads((ROOT / "package-lock.json").read_text())["packages"]["node_modules/configurable-http-proxy"]
     assert pin["proxyBaseImage"].endswith(f":{locked['version']}"), "the hub tier runs another proxy than the chart"
     assert f"Targets chart jupyterhub {version} " in (chart.CHART_VALUES / "values.yaml").read_text()

@@ -73,6 +73,23 @@ def test_the_hub_base_is_pinned_to_the_digest_of_the_charts_tag(tmp_path):
         notebook_base.pin_digest(dockerfile, {"4.3.5": digest})
 
 
+def test_the_proxy_base_is_pinned_to_the_digest_of_its_tag(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text((notebook_base.PROXY_DOCKERFILE).read_text())
+    repository, tag = notebook_base.pinned(dockerfile.read_text())
+    assert repository == "quay.io/jupyterhub/configurable-http-proxy"
+    digest = "sha256:" + "c" * 64
+    assert notebook_base.pin_digest(dockerfile, {tag: digest}) == digest
+    assert f"\nARG PROXY_BASE_IMAGE={repository}:{tag}@{digest}\n" in dockerfile.read_text()
+
+
+def test_every_upstream_base_is_one_the_weekly_workflow_pins():
+    """Each Dockerfile's base from a registry is an `ARG` this script moves to its tag's digest."""
+    for path in (notebook_base.DOCKERFILE, notebook_base.HUB_DOCKERFILE, notebook_base.PROXY_DOCKERFILE):
+        repository, _ = notebook_base.pinned(path.read_text())
+        assert repository.startswith("quay.io/"), path
+
+
 def test_only_date_tags_are_written():
     with pytest.raises(ValueError, match="not a date tag"):
         notebook_base.with_tag("ARG BASE_IMAGE=quay.io/jupyter/datascience-notebook:2026-11-23\n", "latest")
