@@ -150,7 +150,10 @@ build-proxy: docker-up ## build $(IMAGE_PREFIX)openhexa-proxy:$(TAG), the chart'
 	scripts/build-proxy.sh
 
 # `make up APP=http://localhost:8000`: the hub alone, for your own OpenHexa App's backend there.
+# APP_STORAGE: your App's bucket folders as the Docker engine sees them (its WORKSPACE_STORAGE_LOCATION).
 APP ?=
+APP_STORAGE ?= /data
+export APP_STORAGE
 up: build ## start the mock App and the hub on this machine (docker-compose); APP=<your App's backend URL>: the hub alone, for it
 	scripts/stack.sh up $(APP)
 

@@ -39,6 +39,7 @@ class Stack(HubServers):
             "CONFIGPROXY_AUTH_TOKEN": self.proxy_token,
             "JUPYTERHUB_CRYPT_KEY": self.crypt_key,
             "OPENHEXA_BUCKETS": str(self.buckets),
+            "APP_STORAGE": str(self.buckets),  # `make up APP=...`: your App's, the same folder
         }
 
     def script(self, *args: str, check: bool = True) -> str:

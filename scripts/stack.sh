@@ -2,7 +2,8 @@
 # The docker-compose stack: the mock OpenHexa App on 127.0.0.1:8000 (its frontend on :3000), the hub on 127.0.0.1:8001.
 #   scripts/stack.sh up     start it (images must be built: `make up` builds them) and wait for it
 #   scripts/stack.sh up APP the hub alone, for your own OpenHexa App whose backend is at APP (`make up
-#                           APP=http://localhost:8000`): the App must answer first; prints what to set on it
+#                           APP=http://localhost:8000`): the App must answer first; prints what to set on it.
+#                           APP_STORAGE (default /data): the App's bucket folders as Docker sees them
 #   scripts/stack.sh down   remove it: containers, the hub's volume, every server the hub spawned and their volumes
 #   scripts/stack.sh logs   every container's log, spawned servers included
 #   scripts/stack.sh secrets  make this stack's secrets if there are none yet
@@ -139,6 +140,11 @@ up_hub_for() {
   secrets
   # The hub's App: its backend for the hub, the servers and browsers, its frontend's login page.
   export OPENHEXA_APP_URL=$app OPENHEXA_APP_BROWSER_URL=$app OPENHEXA_APP_FRONTEND_URL=$frontend
+  # The App's bucket folders, as the Docker engine sees them: the only folders the hub binds into
+  # workspace servers ('local' engine; its LOCAL_STORAGE_ROOT).
+  local storage=${APP_STORAGE:-/data}
+  [[ $storage == /* && $storage != / ]] || die "APP_STORAGE=$storage is not an absolute folder (the App's WORKSPACE_STORAGE_LOCATION)"
+  export OPENHEXA_BUCKETS=${storage%/}
   compose up -d --no-deps hub
   wait_for http://127.0.0.1:8001/hub/health "the hub"
   curl -fsS -o /dev/null --max-time "$APP_TIMEOUT" "$frontend/login" 2>/dev/null ||
@@ -155,12 +161,13 @@ Set these on your App (its .env), then restart it:
   HUB_API_TOKEN=$HUB_API_TOKEN
   DEFAULT_WORKSPACE_IMAGE=$(hub_env APP_DEFAULT_IMAGE)
   STORAGE_BACKEND=fs
-  WORKSPACE_STORAGE_LOCATION=/data
+  WORKSPACE_STORAGE_LOCATION=$OPENHEXA_BUCKETS
 
 DEFAULT_WORKSPACE_IMAGE is the App's default; this hub runs $(hub_env NOTEBOOK_IMAGE) for it.
 STORAGE_BACKEND=fs, the App's default, keeps workspace buckets as folders ('local' engine) in the
 App's /data; WORKSPACE_STORAGE_LOCATION is that folder as this machine sees it: /data for an App
-run on this machine, the folder mounted at /data for an App in a container.
+run on this machine, the folder mounted at /data for an App in a container (make up APP=...
+APP_STORAGE=<that folder>). The hub binds only bucket folders under it into servers.
 Your App's backend calls the hub at 127.0.0.1:8001: run it on this machine or on the host network
 (in a container on a bridge network, 127.0.0.1 is the container itself).
 Use localhost (not 127.0.0.1) in the browser: the App and the hub share cookies by host.

@@ -42,13 +42,14 @@ def app_settings(hub_alone) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def own_app(tmp_path_factory, app_settings, server_logs):
+def own_app(tmp_path_factory, app_settings, server_logs, hub_alone):
     """The developer's App, running before the hub: the mock as an outside process on :8000 and :3000."""
     settings = {
         **app_settings,
         "NEW_FRONTEND_DOMAIN": APP_FRONTEND_URL,
         "MOCK_APP_TEST_CONTROLS": "0",
         "MOCK_APP_STORAGE_ENGINE": "local",
+        "MOCK_APP_STORAGE_DIR": str(hub_alone.buckets),  # its WORKSPACE_STORAGE_LOCATION: make up's APP_STORAGE
     }
     app = MockApp.start(tmp_path_factory.mktemp("own-app"), env=settings, ports=(8000, 3000), host="localhost")
     server_logs.files.append(app.process.log_path)  # in the session's search for credentials
@@ -72,7 +73,7 @@ def test_make_up_for_your_app_says_once_what_to_set_on_it(started, app_settings)
     for name, value in app_settings.items():
         assert said.count(f"{name}=") == 1, said
         assert f"  {name}={value}\n" in said, said
-    assert "  STORAGE_BACKEND=fs\n" in said and "  WORKSPACE_STORAGE_LOCATION=/data\n" in said
+    assert "  STORAGE_BACKEND=fs\n" in said and f"  WORKSPACE_STORAGE_LOCATION={started.buckets}\n" in said
     assert f"its frontend: {APP_FRONTEND_URL}" in said
 
 
