@@ -1,16 +1,18 @@
 """`make release`: gate on every tier, tag, publish, verify, record.
 
 1. Refuses a dirty work tree (unless ALLOW_DIRTY=1), builds the images and runs
-   the lint, unit, image and end-to-end tiers; a failed tier, or one that ran
-   no test, stops the release before anything is pushed (gate.py).
+   every tier `make test` runs (gate.TIERS, the Makefile's `tiers`); a failed tier,
+   or one that ran no test, stops the release before anything is pushed (gate.py).
 2. Tags in Jupyter Docker Stacks' manner, one function per tag (tags.py): the
    version (a vX.Y.Z git tag on HEAD), the 12-character commit, the versions
    inside the image (python-3.x, lab-x.y.z, hub-x.y.z, read by inspect_image.py
    run inside it), the date, and `latest` for a version release only.
 3. Pushes to REGISTRY (registry.py): immutable tags (version, commit) first, and
-   never over an existing one; moving tags (date, latest) last, once both images
-   are verified (step 4), so a failure mid-push leaves `latest` where it was.
-4. Pulls every image back by digest and starts it (verify.py).
+   never over an existing one; moving tags (date, latest) last, once every image
+   is verified (step 4), so a failure mid-push leaves `latest` where it was.
+4. Attaches each image's SBOM to its digest (sbom.py), pulls every image back by
+   digest, checks its SBOM and starts it (verify.py); on GitHub, signs and attests
+   each digest and its SBOM (signing.py).
 5. Writes releases/<tag>/manifest.json and manifest.md (manifest.py: digests,
    sizes, tags, packages, extensions, tests, the difference from the previous
    release) and points the chart values at the new tag, at the places

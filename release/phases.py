@@ -7,9 +7,10 @@ leaves the phases it got through)::
      "phases": [{"name": "build", "kind": "build", "start": "...", "end": "...",
                  "seconds": 312.3, "outcome": "passed"}, ...]}
 
-Kinds: ``build``; ``tier`` (named lint, test-unit, test-image, test-e2e); ``inspect``
-(an image, inside); ``push`` (one ref); ``verify`` (one image by digest); ``record``
-(manifest and chart values). A phase's outcome is ``passed`` or ``failed``; the run's is
+Kinds: ``build``; ``tier`` (named after each of gate.TIERS); ``inspect`` (an image,
+inside); ``push`` (one ref); ``sbom`` (one image's, attached); ``verify`` (one image by
+digest); ``sign`` (one image's signatures and provenance); ``record`` (manifest and chart
+values). A phase's outcome is ``passed`` or ``failed``; the run's is
 ``running`` until it ends, then ``gated``, ``published`` or ``refused``.
 """
 
