@@ -22,7 +22,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 from traitlets import Instance, default
 
-from . import spawn
+from . import internals, spawn
 from .app_client import (
     MAX_ANSWER_BYTES,
     AnswerTooLarge,
@@ -34,7 +34,8 @@ from .app_client import (
     NotLoggedIn,
 )
 from .errors import refusal
-from .handlers import AppLogoutHandler, authenticator_handlers, check_again_next_request, launched_by_app
+from .handlers import AppLogoutHandler, authenticator_handlers, launched_by_app
+from .internals import check_again_next_request
 from .sessions import SessionBindings, Verdicts
 from .traits import EnvBool, EnvFloat, EnvList, EnvUnicode
 
@@ -75,17 +76,15 @@ REQUIRED = (
 def forgive_spawn_failure(spawner) -> None:
     """Take back, ahead of time, the count JupyterHub adds when this spawn fails.
 
-    JupyterHub counts every failed spawn in its settings' ``failure_count`` (a done
-    callback of the spawn, which runs after the refusal) and exits at the spawner's
-    ``consecutive_failure_limit``; a success sets it back to 0.
+    JupyterHub counts every failed spawn (a done callback of the spawn, which runs after the
+    refusal) and exits at the spawner's ``consecutive_failure_limit``; a success sets it back to 0.
     """
     handler = getattr(spawner, "handler", None)
     settings = getattr(handler, "settings", None)
     if settings is not None:
-        settings["failure_count"] = settings.get("failure_count", 0) - 1
         # JupyterHub then logs "N consecutive spawns failed. Hub will exit ..." with the count it has
         # after adding this one back: unchanged, and no failure happened. That line is left out.
-        REFUSALS_LOG.refused(settings["failure_count"] + 1)
+        REFUSALS_LOG.refused(internals.take_back_spawn_failure(settings))
 
 
 class RefusalsAreNoFailures(logging.Filter):
@@ -119,16 +118,14 @@ def forget_refused_server(user, spawner) -> None:
     JupyterHub keeps a row for every named server asked for, started or not: people
     asking for workspaces they may not open would fill the database, one row each.
     """
-    future = getattr(spawner, "_spawn_future", None)
+    future = internals.spawn_future(spawner)
     if future is None:
         return
 
     def remove():
         if user.spawners.get(spawner.name) is not spawner or spawner.active or spawner.pending:
             return
-        user.spawners.pop(spawner.name, None)
-        user.db.delete(spawner.orm_spawner)
-        user.db.commit()
+        internals.forget_server(user, spawner.name, user.db)
 
     # After JupyterHub's own callbacks on the spawn, on the next turn of the loop.
     future.add_done_callback(lambda _: IOLoop.current().add_callback(remove))
@@ -490,7 +487,7 @@ class OpenHexaAuthenticator(Authenticator):
         return checked
 
     async def _refresh(self, user, handler):
-        if getattr(handler, "_token_authenticated", False):
+        if internals.token_authenticated(handler):
             return await self._refresh_token(user, handler)
         try:
             cookies = AppCookies.from_request(handler.request)
@@ -583,7 +580,7 @@ class OpenHexaAuthenticator(Authenticator):
 
     async def _prepare(self, user, spawner):
         handler = spawner.handler
-        credentials = await self.launch_credentials(handler, user, spawner.name, spawner._log_name)
+        credentials = await self.launch_credentials(handler, user, spawner.name, internals.log_name(spawner))
         try:
             if spawner.name:
                 self._apply_workspace(spawner, credentials)
@@ -594,7 +591,7 @@ class OpenHexaAuthenticator(Authenticator):
                 spawner.user_options = {}
             self._apply_profile(spawner)
         except spawn.BadCredentials as error:
-            self.log.error("OpenHexa App credentials for %s unusable: %s", spawner._log_name, error)
+            self.log.error("OpenHexa App credentials for %s unusable: %s", internals.log_name(spawner), error)
             raise refusal(502, "The OpenHexa App sent credentials the hub cannot use.") from None
 
     async def launch_credentials(self, handler, user, server_name: str, log_name: str) -> spawn.Credentials:
@@ -654,7 +651,8 @@ class OpenHexaAuthenticator(Authenticator):
         if credentials.files:
             files = json.dumps(credentials.files)
             if len(files) > MAX_FILES_BYTES:
-                self.log.error("OpenHexa App files for %s: %d bytes, over the limit", spawner._log_name, len(files))
+                server = internals.log_name(spawner)
+                self.log.error("OpenHexa App files for %s: %d bytes, over the limit", server, len(files))
                 raise refusal(
                     502,
                     f"The OpenHexa App sent files of {len(files) // 1024} kB for this server; a server takes "
@@ -691,7 +689,7 @@ class OpenHexaAuthenticator(Authenticator):
         """Run the image the App names, when this hub allows it; the App's default means the hub's own."""
         # The spawner object outlives a server: remember its configured image, so a
         # workspace that goes back to the default gets it back.
-        own = spawner.__dict__.setdefault("_openhexa_own_image", getattr(spawner, "image", None))
+        own = internals.remember(spawner, "_openhexa_own_image", getattr(spawner, "image", None))
         if not image or image == self.app_default_image:
             if own is not None:
                 spawner.image = own
@@ -717,7 +715,8 @@ class OpenHexaAuthenticator(Authenticator):
             raise refusal(400, str(error)) from None
         if profile is None:
             if name:
-                self.log.info("Profile %r asked for %s, but this hub defines no profiles", name, spawner._log_name)
+                server = internals.log_name(spawner)
+                self.log.info("Profile %r asked for %s, but this hub defines no profiles", name, server)
             return
         sizing = spawn.apply_profile(spawner, profile)
-        self.log.info("Profile %s for %s %s", profile.get("slug"), spawner._log_name, sizing or "")
+        self.log.info("Profile %s for %s %s", profile.get("slug"), internals.log_name(spawner), sizing or "")

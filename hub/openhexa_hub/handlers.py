@@ -24,8 +24,10 @@ from jupyterhub.handlers.base import UserUrlHandler
 from jupyterhub.utils import url_escape_path, url_path_join
 from tornado import web
 
+from . import internals
 from .app_client import NotLoggedIn
 from .errors import refusal
+from .internals import check_again_next_request
 from .spawn_line import SpawnLineAPI, SpawnLinePage
 
 # The OpenHexa App's service on the hub (hub/jupyterhub_config.py): its token, with a person's
@@ -43,19 +45,6 @@ CROSS_SITE_LOGOUT = (
     "Logging out of OpenHexa notebooks is done from the OpenHexa App: this request came from "
     "another site and was ignored."
 )
-
-
-def check_again_next_request(user) -> None:
-    """Have JupyterHub call refresh_user again on the person's next request, whichever browser sends it.
-
-    JupyterHub skips refresh_user for auth_refresh_age seconds (at least 1) after any request of
-    the person was checked: its ``User._auth_refreshed`` is one time per person, not per browser.
-    A request of another browser within that second (a copied hub cookie, a shared browser whose
-    App session is now someone else's) would ride on that check. Once JupyterHub has set it, on
-    the next turn of the loop, this sets it back. (``_auth_refreshed``: JupyterHub's own attribute.)
-    """
-    with contextlib.suppress(RuntimeError):  # no running loop: nothing to undo
-        asyncio.get_running_loop().call_soon(setattr, user, "_auth_refreshed", 0)
 
 
 class AppLoginHandler(BaseHandler):
@@ -139,13 +128,14 @@ class AppLogoutHandler(LogoutHandler):
 
     async def _stop(self, user, name: str):
         spawner = user.spawners[name]
-        if spawner.pending == "spawn" and spawner._spawn_future is not None:
+        starting = internals.spawn_future(spawner)
+        if spawner.pending == "spawn" and starting is not None:
             # Interrupt the start, then stop whatever it had started (as the REST API does).
-            spawner._spawn_future.cancel()
+            starting.cancel()
             with contextlib.suppress(BaseException):
-                await spawner._spawn_future
+                await starting
         if spawner.pending == "stop":
-            await spawner._stop_future
+            await internals.stop_future(spawner)
         elif spawner.active:
             await self.stop_single_user(user, name)
 
@@ -166,7 +156,7 @@ def canonical_api_handlers() -> list[tuple[str, type]]:
     """Every REST API route that names a user, with the name made canonical first; the server routes
     through the spawn line."""
     routes = []
-    for pattern, handler, *rest in apihandlers.default_handlers:
+    for pattern, handler, *rest in internals.api_routes():
         if pattern.startswith("/api/users/([^/]+)"):
             mixins = (CanonicalUserNameAPI,)
             if issubclass(handler, apihandlers.users.UserServerAPIHandler):
@@ -181,7 +171,9 @@ def spawn_page_handlers() -> list[tuple[str, type]]:
     spawn line."""
     wrapped = type(pages.SpawnHandler.__name__, (SpawnLinePage, pages.SpawnHandler), {})
     return [
-        (pattern, wrapped, *rest) for pattern, handler, *rest in pages.default_handlers if handler is pages.SpawnHandler
+        (pattern, wrapped, *rest)
+        for pattern, handler, *rest in internals.page_routes()
+        if handler is pages.SpawnHandler
     ]
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from traitlets import Dict, HasTraits, List
 
+from . import internals
+
 HASH_PATTERN = re.compile(r"^[0-9a-f]{6,64}$")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # matched whole (fullmatch)
 
@@ -461,7 +463,7 @@ def grant_fuse(spawner, env: dict[str, str], seccomp_profile: str = "openhexa/fu
     granted = env.get("WORKSPACE_STORAGE_ENGINE") in FUSE_ENGINES
     if is_kubespawner(spawner):
         # The spawner object outlives a server: start from the configured context every time.
-        base = spawner.__dict__.setdefault("_openhexa_own_security", dict(spawner.container_security_context))
+        base = internals.remember(spawner, "_openhexa_own_security", dict(spawner.container_security_context))
         spawner.container_security_context = fuse_security_context(base, seccomp_profile) if granted else dict(base)
         volumes, mounts = _without_fuse(spawner.volumes), _without_fuse(spawner.volume_mounts)
         spawner.volumes = _with_fuse(volumes, FUSE_VOLUME) if granted else volumes

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from jupyterhub.scopes import needs_scope
 from tornado import web
 
+from . import internals
 from .errors import refusal
 
 
@@ -119,11 +120,9 @@ def throttled(error: web.HTTPError) -> bool:
 def forget_unstarted(handler, user, server_name: str) -> None:
     """Remove a named server JupyterHub keeps a row for but that is not running, starting or stopping."""
     spawner = user.spawners.get(server_name) if server_name else None
-    if spawner is None or spawner.active or spawner.pending or spawner.orm_spawner.server is not None:
+    if spawner is None or spawner.active or spawner.pending or internals.has_server_record(spawner):
         return
-    user.spawners.pop(server_name, None)
-    handler.db.delete(spawner.orm_spawner)
-    handler.db.commit()
+    internals.forget_server(user, server_name, handler.db)
 
 
 class SpawnLineHandler:
@@ -240,7 +239,7 @@ class SpawnLineAPI(SpawnLineHandler):
             raise self.app_answered.result()
         started = await spawning
         spawner = user.spawners.get(server_name)
-        spawn = getattr(spawner, "_spawn_future", None) if spawner is not None else None
+        spawn = internals.spawn_future(spawner) if spawner is not None else None
         if spawn is not None and not spawn.done() and not self.app_answered.done():
             # The App's calls are bounded by the client's timeouts; a spawn that ends first ends the wait.
             await asyncio.wait({self.app_answered, spawn}, return_when=asyncio.FIRST_COMPLETED)

@@ -1,0 +1,98 @@
+"""The one door to JupyterHub's internals: every private JupyterHub name the hub relies on, here only.
+
+Each function says which internal it uses and why no public API serves. tests/unit/test_internals.py
+checks every one against the JupyterHub installed, so a release that removes or changes one fails
+there, naming it, before a hub runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from jupyterhub import apihandlers
+from jupyterhub.handlers import pages
+
+
+def log_name(spawner) -> str:
+    """The server as JupyterHub's own log lines name it (``alice@x.org:workspace``): ``Spawner._log_name``.
+    No public name; ours use it so a server's lines, JupyterHub's and ours, read alike."""
+    return spawner._log_name
+
+
+def spawn_future(spawner) -> asyncio.Future | None:
+    """The start under way, to interrupt at logout as the REST API's DELETE does: ``Spawner._spawn_future``.
+    JupyterHub has no public way to cancel a start but its REST API, which a handler cannot call in-process."""
+    return spawner._spawn_future
+
+
+def stop_future(spawner) -> asyncio.Future | None:
+    """The stop under way, to wait for: ``Spawner._stop_future``, set by JupyterHub's stop_single_user (the
+    REST API waits on it the same way); None before any stop."""
+    return getattr(spawner, "_stop_future", None)
+
+
+def token_authenticated(handler) -> bool:
+    """Whether this request came with a token, not the hub's cookie: ``BaseHandler._token_authenticated``,
+    set by JupyterHub's own authentication of the request; no public accessor."""
+    return bool(getattr(handler, "_token_authenticated", False))
+
+
+def check_again_next_request(user) -> None:
+    """Have JupyterHub call refresh_user again on the person's next request, whichever browser sends it.
+
+    JupyterHub skips refresh_user for auth_refresh_age seconds (at least 1) after any request of
+    the person was checked: its ``User._auth_refreshed`` is one time per person, not per browser.
+    A request of another browser within that second (a copied hub cookie, a shared browser whose
+    App session is now someone else's) would ride on that check. Once JupyterHub has set it, on
+    the next turn of the loop, this sets it back. No setting makes the check per request.
+    """
+    with contextlib.suppress(RuntimeError):  # no running loop: nothing to undo
+        asyncio.get_running_loop().call_soon(setattr, user, "_auth_refreshed", 0)
+
+
+def take_back_spawn_failure(settings: dict) -> int:
+    """Take back, ahead of time, the failed spawn JupyterHub is about to count; return the count it will log.
+
+    JupyterHub counts every failed spawn in the application settings' ``failure_count`` and exits at the
+    spawner's ``consecutive_failure_limit``; an App's refusal is no failure of the hub. No hook tells
+    JupyterHub a failure is a refusal.
+    """
+    settings["failure_count"] = settings.get("failure_count", 0) - 1
+    return settings["failure_count"] + 1
+
+
+def api_routes() -> list[tuple]:
+    """JupyterHub's REST API routes (``apihandlers.default_handlers``), to wrap the ones that name a user.
+    An authenticator's get_handlers can add routes, not change JupyterHub's: these are put before them."""
+    return list(apihandlers.default_handlers)
+
+
+def page_routes() -> list[tuple]:
+    """JupyterHub's page routes (``handlers.pages.default_handlers``), for the spawn pages' (as api_routes)."""
+    return list(pages.default_handlers)
+
+
+def remember(spawner, key: str, value):
+    """What ``spawner`` held before the hooks changed it (``key``: a name of ours), kept on the object in its
+    ``__dict__`` beside its traits: the spawner object outlives each server, and a trait has no 'configured
+    value' to go back to."""
+    return spawner.__dict__.setdefault(key, value)
+
+
+def has_server_record(spawner) -> bool:
+    """Whether JupyterHub's database records a server (its URL) for ``spawner``: ``orm_spawner.server``,
+    set from a start until the stop is done; ``active`` and ``pending`` say nothing between the two."""
+    return spawner.orm_spawner.server is not None
+
+
+def forget_server(user, name: str, db) -> None:
+    """Remove ``user``'s named server ``name`` and its database row (``Spawner.orm_spawner``).
+
+    JupyterHub keeps a row for every named server asked for, started or not; only its REST API's
+    DELETE removes one, which a handler cannot call in-process.
+    """
+    spawner = user.spawners.pop(name, None)
+    if spawner is not None:
+        db.delete(spawner.orm_spawner)
+        db.commit()

@@ -1,0 +1,85 @@
+"""The one door to JupyterHub's internals (hub/openhexa_hub/internals.py) against the JupyterHub installed.
+
+Each test checks one private name the hub relies on, where JupyterHub defines or sets it: a release that
+removes, renames or stops setting one fails here, naming it, before a hub runs it.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from jupyterhub import apihandlers, orm, spawner
+from jupyterhub.handlers import base, pages
+
+from openhexa_hub import internals
+
+
+def source(obj) -> str:
+    return inspect.getsource(obj)
+
+
+def test_spawner_log_name():
+    assert isinstance(inspect.getattr_static(spawner.Spawner, "_log_name"), property), "Spawner._log_name is gone"
+
+
+def test_spawner_spawn_future():
+    assert spawner.Spawner._spawn_future is None, "Spawner._spawn_future is no longer a class attribute"
+    assert "spawner._spawn_future = " in source(base.BaseHandler.spawn_single_user), (
+        "BaseHandler.spawn_single_user no longer sets Spawner._spawn_future"
+    )
+
+
+def test_spawner_stop_future():
+    assert "spawner._stop_future = " in source(base.BaseHandler.stop_single_user), (
+        "BaseHandler.stop_single_user no longer sets Spawner._stop_future"
+    )
+
+
+def test_handler_token_authenticated():
+    assert "self._token_authenticated = True" in source(base.BaseHandler), (
+        "BaseHandler no longer sets _token_authenticated on a token's request"
+    )
+
+
+def test_user_auth_refreshed():
+    assert "user._auth_refreshed" in source(base.BaseHandler.refresh_auth), (
+        "BaseHandler.refresh_auth no longer skips by User._auth_refreshed: check_again_next_request does nothing"
+    )
+
+
+def test_settings_failure_count():
+    spawn = source(base.BaseHandler.spawn_single_user)
+    assert "self.settings['failure_count'] += 1" in spawn and "consecutive_failure_limit" in spawn, (
+        "JupyterHub no longer counts failed spawns in settings['failure_count']"
+    )
+    settings = {"failure_count": 2}
+    assert internals.take_back_spawn_failure(settings) == 2 and settings == {"failure_count": 1}
+
+
+def test_api_default_handlers():
+    routes = {pattern: handler for pattern, handler, *_ in internals.api_routes()}
+    assert routes.get(r"/api/users/([^/]+)/server") is apihandlers.users.UserServerAPIHandler, (
+        "apihandlers.default_handlers has no UserServerAPIHandler route for /api/users/<name>/server"
+    )
+    assert any(p.startswith(r"/api/users/([^/]+)/servers/") for p in routes), "no named-server route"
+
+
+def test_pages_default_handlers():
+    spawn_routes = [pattern for pattern, handler, *_ in internals.page_routes() if handler is pages.SpawnHandler]
+    assert "/spawn" in spawn_routes, "pages.default_handlers has no SpawnHandler route for /spawn"
+
+
+def test_spawner_instance_dict():
+    assert "__slots__" not in vars(spawner.Spawner), "Spawner has __slots__: internals.remember cannot stash"
+
+    class Stub:
+        pass
+
+    stub = Stub()
+    assert internals.remember(stub, "_openhexa_test", 1) == 1
+    assert internals.remember(stub, "_openhexa_test", 2) == 1, "the first value is kept"
+
+
+def test_spawner_orm_row():
+    assert "orm_spawner" in spawner.Spawner.class_trait_names(), "Spawner.orm_spawner is gone"
+    assert hasattr(orm.Spawner, "server") and hasattr(orm.Spawner, "user"), "orm.Spawner has no server or user"
