@@ -65,7 +65,7 @@ c.JupyterHub.load_roles = [
 chart_values = os.environ.get("CHART_VALUES", "").strip()
 if chart_values:
     from openhexa_hub.chart import hub_limits, read_values
-    from openhexa_hub.spawn import load_profiles
+    from openhexa_hub.spawner_rules import load_profiles
 
     limits = hub_limits(read_values(chart_values))
     c.Spawner.consecutive_failure_limit = limits["consecutive_failure_limit"]
@@ -76,7 +76,7 @@ if chart_values:
 # to any spawner; a chart's singleuser.profileList (c.KubeSpawner) takes precedence.
 profiles = os.environ.get("NOTEBOOK_PROFILES", "").strip()
 if profiles:
-    from openhexa_hub.spawn import load_profiles
+    from openhexa_hub.spawner_rules import load_profiles
 
     c.Spawner.profile_list = load_profiles(profiles)
 

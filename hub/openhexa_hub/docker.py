@@ -14,7 +14,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Unicode, default
 
 from .errors import refusal
-from .spawn import ProfileList, escape_template
+from .spawner_rules import ProfileList, escape_template
 from .traits import EnvInt, EnvUnicode
 
 

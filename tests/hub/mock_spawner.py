@@ -5,7 +5,7 @@ import sys
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import default
 
-from openhexa_hub.spawn import ProfileList
+from openhexa_hub.spawner_rules import ProfileList
 
 
 class MockServerSpawner(ProfileList, SimpleLocalProcessSpawner):

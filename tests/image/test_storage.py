@@ -22,7 +22,7 @@ import pytest
 
 from harness.net import answers_ok, free_port
 from harness.wait import wait_until
-from openhexa_hub import spawn
+from openhexa_hub import spawner_rules
 from tests.image.moto_s3 import Credentials, MotoS3
 
 WORKSPACE = "/home/jovyan/workspace"
@@ -80,7 +80,7 @@ def start_server(notebook, environment: dict, fuse_device: str | None = None, **
         devices=[f"{fuse_device}:/dev/fuse:rwm"] if fuse_device else [],
         cap_drop=["ALL"],
         cap_add=["SYS_ADMIN"],
-        security_opt=[f"seccomp={spawn.fuse_seccomp()}"],
+        security_opt=[f"seccomp={spawner_rules.fuse_seccomp()}"],
         **kwargs,
     )
     wait_until(lambda: answers_ok(f"http://127.0.0.1:{port}/api"), "the notebook server's /api", timeout=120)
