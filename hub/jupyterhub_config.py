@@ -8,8 +8,7 @@ on named servers (one per workspace). Settings are listed in the README.
 import os
 
 from openhexa_hub import TEMPLATES
-from openhexa_hub.handlers import APP_SERVICE
-from openhexa_hub.traits import looks_random
+from openhexa_hub.app_service import AppService
 
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 
@@ -36,27 +35,19 @@ if subdomain_host:
 # Error pages that say why (JupyterHub's 404 page hides the reason).
 c.JupyterHub.template_paths = [TEMPLATES]
 
-# The App launches workspace servers through the REST API with this token.
-hub_api_token = os.environ.get("HUB_API_TOKEN", "").strip()
-if not hub_api_token:
-    raise SystemExit("HUB_API_TOKEN is not set: it is the token the OpenHexa App uses on the hub API.")
-c.JupyterHub.services = [{"name": APP_SERVICE, "api_token": hub_api_token}]
+# The App launches workspace servers through the REST API with its token (AppService.api_token,
+# env HUB_API_TOKEN).
+app_service = AppService(config=c)
+c.JupyterHub.services = [app_service.service()]
 # JupyterHub treats a token given in its configuration as a password: 16384 rounds of SHA-512
 # (about 7 ms of the hub's one core) on every request it authenticates. The App calls the hub
 # two or three times a second for each person whose server is starting (its page asks every
 # second), so at 100 people the hub's event loop did nothing else, its own calls to the App
 # timed out and spawns failed. A random token needs no stretching: `openssl rand -hex 32`;
 # one that does not look random (too short, or too few different characters) keeps it.
-if looks_random(hub_api_token):
+if app_service.token_looks_random():
     c.JupyterHub.trust_user_provided_tokens = True
-c.JupyterHub.load_roles = [
-    {
-        "name": APP_SERVICE,
-        "description": "Create users and start, stop and read their servers.",
-        "scopes": ["admin:users", "admin:servers"],
-        "services": [APP_SERVICE],
-    }
-]
+c.JupyterHub.load_roles = [app_service.role()]
 
 # Outside the chart, the hub follows the chart's values (CHART_VALUES; the local
 # image has ours at /usr/local/etc/jupyterhub/openhexa/chart-values.yaml): the spawn

@@ -11,6 +11,7 @@ from traitlets.config import Config
 from harness import ROOT
 from harness.hub import app_settings
 from openhexa_hub import OpenHexaAuthenticator
+from openhexa_hub.app_service import AppService
 from openhexa_hub.authenticator import REQUIRED
 from openhexa_hub.docker import HostNetworkDockerSpawner
 
@@ -71,7 +72,9 @@ def readme_settings() -> dict[str, tuple[str, str]]:
     return rows
 
 
-@pytest.mark.parametrize("cls", [OpenHexaAuthenticator, HostNetworkDockerSpawner], ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize(
+    "cls", [OpenHexaAuthenticator, AppService, HostNetworkDockerSpawner], ids=lambda cls: cls.__name__
+)
 def test_the_readme_table_lists_every_setting_with_its_variable_and_default(cls):
     documented = readme_settings()
     for name, trait in cls.class_traits(env=lambda env: env is not None).items():
@@ -86,3 +89,16 @@ def test_the_readme_table_lists_every_setting_with_its_variable_and_default(cls)
             assert default == trait.metadata["default_text"], f"{key} default {default!r}"
         elif trait.fallback not in ("", []):
             assert re.search(rf"`{re.escape(str(trait.fallback))}`", default), f"{key} default {default!r}"
+
+
+def test_the_apps_token_is_a_setting_and_its_absence_stops_the_hub_naming_it(monkeypatch):
+    monkeypatch.setenv("HUB_API_TOKEN", "  " + "ab" * 32 + " ")
+    service = AppService()
+    assert service.service() == {"name": "openhexa-app", "api_token": "ab" * 32}
+    config = Config()
+    config.AppService.api_token = "x" * 8
+    assert AppService(config=config).service()["api_token"] == "x" * 8, "configuration overrides the variable"
+    assert not AppService(config=config).token_looks_random()
+    monkeypatch.delenv("HUB_API_TOKEN")
+    with pytest.raises(SystemExit, match="HUB_API_TOKEN is not set"):
+        AppService().service()
