@@ -2,7 +2,7 @@
 
 Thin on purpose: the authenticator (`openhexa`) owns the App settings and the
 spawn hooks; this file picks the spawner, declares the App's service and turns
-on named servers (one per workspace). Settings are listed in the README.
+on named servers (one per workspace). Settings are listed in hub/README.md.
 """
 
 import os

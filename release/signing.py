@@ -6,7 +6,7 @@ certificate, logged in Rekor), attests SLSA build provenance for the image (the 
 commit, the run), then verifies all three against that identity. Keyless signing needs GitHub's
 OIDC token, so it runs on GitHub Actions only; elsewhere the release refuses ``--sign`` at once.
 
-A user checks a pulled tag with the commands in README.md ("Check what you pulled").
+A user checks a pulled tag with the commands in RELEASING.md ("Check what you pulled").
 """
 
 from __future__ import annotations

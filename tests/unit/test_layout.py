@@ -67,12 +67,12 @@ def test_make_test_runs_every_tier_folder():
         assert recipe and f"pytest tests/{folder} " in recipe.group(1), f"{target} does not run tests/{folder}"
 
 
-def test_the_readmes_tier_table_is_the_makefiles_tier_list():
-    """README.md's table of tiers names each `make test` tier once, in the Makefile's order."""
+def test_the_tier_table_is_the_makefiles_tier_list():
+    """TESTING.md's table of tiers names each `make test` tier once, in the Makefile's order."""
     makefile = (ROOT / "Makefile").read_text()
     tiers = re.search(r"^tiers:(.*)$", makefile, re.M).group(1).split()
-    listed = re.findall(r"^\| [^|]+ \| `make ([a-z0-9-]+)` \|", (ROOT / "README.md").read_text(), re.M)
-    assert listed == tiers, "README.md's table of tiers is not the Makefile's `tiers`"
+    listed = re.findall(r"^\| [^|]+ \| `make ([a-z0-9-]+)` \|", (ROOT / "TESTING.md").read_text(), re.M)
+    assert listed == tiers, "TESTING.md's table of tiers is not the Makefile's `tiers`"
 
 
 def test_the_release_gates_on_every_tier_make_test_runs():

@@ -1,4 +1,4 @@
-"""Settings: traitlets with environment defaults, required ones named, the README table matches.
+"""Settings: traitlets with environment defaults, required ones named, hub/README.md's table matches.
 
 That a real hub process refuses to start without them is the hub tier's (tests/hub/test_hub_settings.py).
 """
@@ -62,9 +62,9 @@ def test_each_missing_required_setting_is_named(app_env, name):
 
 
 def readme_settings() -> dict[str, tuple[str, str]]:
-    """The README's settings table: setting -> (environment variable, default)."""
+    """hub/README.md's settings table: setting -> (environment variable, default)."""
     rows = {}
-    table = (ROOT / "README.md").read_text().split("<!-- settings-table -->")[1]
+    table = (ROOT / "hub" / "README.md").read_text().split("<!-- settings-table -->")[1]
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) >= 3 and cells[0].startswith("`") and not cells[0].startswith("`-"):
@@ -79,7 +79,7 @@ def test_the_readme_table_lists_every_setting_with_its_variable_and_default(cls)
     documented = readme_settings()
     for name, trait in cls.class_traits(env=lambda env: env is not None).items():
         key = f"{cls.__name__}.{name}"
-        assert key in documented, f"{key} is not in the README's settings table"
+        assert key in documented, f"{key} is not in hub/README.md's settings table"
         env, default = documented[key]
         assert env == trait.metadata["env"], key
         expected = "required" if cls is OpenHexaAuthenticator and name in REQUIRED else None
