@@ -215,22 +215,23 @@ class SpawnLineAPI(SpawnLineHandler):
         if user is not None:
             forget_unstarted(self, user, server_name)
 
-    async def spawn_single_user(self, user, server_name="", options=None):
+    async def spawn_single_user(self, user, server_name="", *args, **kwargs):
+        # The rest as JupyterHub passes it: ``options=`` (5.x), ``display_name, options=`` (6.x).
         await self.through_the_line(user, server_name)
         try:
             if not server_name:
-                return await super().spawn_single_user(user, server_name, options=options)
-            return await self._spawn_once_the_app_answered(user, server_name, options)
+                return await super().spawn_single_user(user, server_name, *args, **kwargs)
+            return await self._spawn_once_the_app_answered(user, server_name, *args, **kwargs)
         except web.HTTPError as error:
             if not throttled(error):
                 raise
             self.back_first_in_line(user, server_name)
 
-    async def _spawn_once_the_app_answered(self, user, server_name: str, options):
+    async def _spawn_once_the_app_answered(self, user, server_name: str, *args, **kwargs):
         """JupyterHub's spawn, then, while it is under way, the App's answer to the spawn hooks (the
         authenticator's ``pre_spawn_start`` sets ``app_answered``): its refusal is raised here."""
         self.app_answered = asyncio.get_running_loop().create_future()
-        spawning = asyncio.ensure_future(super().spawn_single_user(user, server_name, options=options))
+        spawning = asyncio.ensure_future(super().spawn_single_user(user, server_name, *args, **kwargs))
         await asyncio.wait({spawning, self.app_answered}, return_when=asyncio.FIRST_COMPLETED)
         if not spawning.done() and self.app_answered.result() is not None:
             # A refusal while JupyterHub still waits for the spawn (a logout cancelled it, and JupyterHub

@@ -12,6 +12,7 @@ from jupyterhub import apihandlers, orm, spawner
 from jupyterhub.handlers import base, pages
 
 from openhexa_hub import internals
+from openhexa_hub.spawn_line import SpawnLineAPI
 
 
 def source(obj) -> str:
@@ -54,6 +55,16 @@ def test_settings_failure_count():
     )
     settings = {"failure_count": 2}
     assert internals.take_back_spawn_failure(settings) == 2 and settings == {"failure_count": 1}
+
+
+def test_spawn_line_takes_what_spawn_single_user_takes():
+    """Not an internal: the spawn line overrides BaseHandler.spawn_single_user, whose arguments JupyterHub 6
+    changed (``display_name`` before ``options``); the override passes on whatever JupyterHub passes."""
+    theirs = inspect.signature(base.BaseHandler.spawn_single_user)
+    ours = inspect.signature(SpawnLineAPI.spawn_single_user)
+    names = [p for p in theirs.parameters if p not in ("self", "user", "server_name")]
+    ours.bind(None, "user", "name", *[None] * len(names))
+    ours.bind(None, "user", "name", **dict.fromkeys(names))
 
 
 def test_api_default_handlers():
