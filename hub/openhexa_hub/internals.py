@@ -34,8 +34,15 @@ def stop_future(spawner) -> asyncio.Future | None:
 
 def token_authenticated(handler) -> bool:
     """Whether this request came with a token, not the hub's cookie: ``BaseHandler._token_authenticated``,
-    set by JupyterHub's own authentication of the request; no public accessor."""
-    return bool(getattr(handler, "_token_authenticated", False))
+    set by JupyterHub's own authentication of the request; no public accessor.
+
+    JupyterHub sets it only on a token's request. 6.1's ``refresh_auth`` reads it without a default once
+    refresh_user says no: on a cookie's request, an AttributeError and a traceback in the log (the
+    person is still logged out). So where it is unset, this sets it, False, as JupyterHub 6 means it.
+    """
+    if not hasattr(handler, "_token_authenticated"):
+        handler._token_authenticated = False
+    return bool(handler._token_authenticated)
 
 
 def check_again_next_request(user) -> None:
