@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from jupyterhub import apihandlers
+from jupyterhub import apihandlers, version_info
 from jupyterhub.handlers import pages
+from tornado import web
 
 
 def log_name(spawner) -> str:
@@ -58,15 +59,33 @@ def check_again_next_request(user) -> None:
         asyncio.get_running_loop().call_soon(setattr, user, "_auth_refreshed", 0)
 
 
-def take_back_spawn_failure(settings: dict) -> int:
+def counts_spawn_failure(error: BaseException) -> bool:
+    """Whether JupyterHub counts a spawn that fails with ``error`` toward ``consecutive_failure_limit``.
+
+    JupyterHub 5 counts every failed spawn. JupyterHub 6 counts only errors: not a ``SpawnException``
+    nor an HTTP error under 500, which it takes for a refusal (``BaseHandler.spawn_single_user``).
+    """
+    if version_info[0] < 6:
+        return True
+    from jupyterhub.spawner import SpawnException  # JupyterHub 6
+
+    if isinstance(error, SpawnException):
+        return False
+    return not (isinstance(error, web.HTTPError) and error.status_code < 500)
+
+
+def take_back_spawn_failure(settings: dict, error: BaseException) -> int:
     """Take back, ahead of time, the failed spawn JupyterHub is about to count; return the count it will log.
 
-    JupyterHub counts every failed spawn in the application settings' ``failure_count`` and exits at the
-    spawner's ``consecutive_failure_limit``; an App's refusal is no failure of the hub. No hook tells
-    JupyterHub a failure is a refusal.
+    JupyterHub counts failed spawns (:func:`counts_spawn_failure`) in the application settings'
+    ``failure_count`` and exits at the spawner's ``consecutive_failure_limit``; an App's refusal is no
+    failure of the hub. No hook tells JupyterHub a failure is a refusal. A failure JupyterHub does not
+    count is left as it is: taken back, the count would go below 0 and real failures go uncounted.
     """
-    settings["failure_count"] = settings.get("failure_count", 0) - 1
-    return settings["failure_count"] + 1
+    count = settings.get("failure_count", 0)
+    if counts_spawn_failure(error):
+        settings["failure_count"] = count - 1
+    return count
 
 
 def api_routes() -> list[tuple]:

@@ -40,18 +40,19 @@ WORKSPACE_FROM_THE_APP = (
 MAX_FILES_BYTES = 96 * 1024
 
 
-def forgive_spawn_failure(spawner) -> None:
-    """Take back, ahead of time, the count JupyterHub adds when this spawn fails.
+def forgive_spawn_failure(spawner, error: web.HTTPError) -> None:
+    """Take back, ahead of time, the count JupyterHub adds when this spawn fails with ``error``.
 
-    JupyterHub counts every failed spawn (a done callback of the spawn, which runs after the
-    refusal) and exits at the spawner's ``consecutive_failure_limit``; a success sets it back to 0.
+    JupyterHub counts failed spawns (a done callback of the spawn, which runs after the refusal;
+    JupyterHub 6 counts only a 5xx of ours) and exits at the spawner's ``consecutive_failure_limit``;
+    a success sets it back to 0.
     """
     handler = getattr(spawner, "handler", None)
     settings = getattr(handler, "settings", None)
     if settings is not None:
         # JupyterHub then logs "N consecutive spawns failed. Hub will exit ..." with the count it has
         # after adding this one back: unchanged, and no failure happened. That line is left out.
-        REFUSALS_LOG.refused(internals.take_back_spawn_failure(settings))
+        REFUSALS_LOG.refused(internals.take_back_spawn_failure(settings, error))
 
 
 class RefusalsAreNoFailures(logging.Filter):
@@ -191,7 +192,7 @@ class SpawnHooks(LoggingConfigurable):
                 )
             raise
         except web.HTTPError as error:
-            forgive_spawn_failure(spawner)
+            forgive_spawn_failure(spawner, error)
             if spawner.name:
                 forget_refused_server(user, spawner)
             if answered is not None and not answered.done():

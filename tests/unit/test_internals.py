@@ -9,8 +9,9 @@ from __future__ import annotations
 import inspect
 from types import SimpleNamespace
 
-from jupyterhub import apihandlers, orm, spawner
+from jupyterhub import apihandlers, orm, spawner, version_info
 from jupyterhub.handlers import base, pages
+from tornado import web
 
 from openhexa_hub import internals
 from openhexa_hub.spawn_line import SpawnLineAPI
@@ -59,8 +60,19 @@ def test_settings_failure_count():
     assert "self.settings['failure_count'] += 1" in spawn and "consecutive_failure_limit" in spawn, (
         "JupyterHub no longer counts failed spawns in settings['failure_count']"
     )
+    refused, failed = web.HTTPError(403), web.HTTPError(502)
+    assert internals.counts_spawn_failure(failed)
+    if version_info[0] < 6:
+        assert internals.counts_spawn_failure(refused)
+    else:
+        assert "if status == ServerSpawnStatus.error:" in spawn, "JupyterHub 6 no longer counts only errors"
+        assert not internals.counts_spawn_failure(refused)
+        assert not internals.counts_spawn_failure(spawner.SpawnException("no", reason="refused", status_code=503))
     settings = {"failure_count": 2}
-    assert internals.take_back_spawn_failure(settings) == 2 and settings == {"failure_count": 1}
+    assert internals.take_back_spawn_failure(settings, failed) == 2 and settings == {"failure_count": 1}
+    settings = {"failure_count": 2}
+    expected = 1 if internals.counts_spawn_failure(refused) else 2
+    assert internals.take_back_spawn_failure(settings, refused) == 2 and settings == {"failure_count": expected}
 
 
 def test_spawn_line_takes_what_spawn_single_user_takes():
