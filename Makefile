@@ -108,6 +108,7 @@ test: ## every tier: lint, unit, hub, image, chart, end-to-end (starts the Docke
 tiers: lint test-unit test-hub test-image test-chart test-e2e
 
 test-unit: setup ## the unit tier, in-process and fast: authenticator, spawn hooks, chart values, properties, rules
+	scripts/ensure-packages.sh gpg:gpg # jupyter/vendor-key.sh's check of vendor keys, as the image build runs it
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 test-hub: setup ## the hub tier: real hubs with their proxy and the mock App as processes (login, spawns, logout)
