@@ -54,14 +54,18 @@ class DjangoHandler(web.RequestHandler):
     def check_xsrf_cookie(self):
         """Tornado's own check is off; :meth:`prepare` applies Django's."""
 
+    def app_cookie_domain(self, name: str) -> dict:
+        """Where the App puts ``name``: sessionid on SESSION_COOKIE_DOMAIN, csrftoken on CSRF_COOKIE_DOMAIN,
+        each host-only when unset (config/settings/base.py)."""
+        domain = self.conf.csrf_cookie_domain if name == "csrftoken" else self.conf.session_cookie_domain
+        return {"domain": domain} if domain else {}
+
     def set_app_cookie(self, name: str, value: str, **options):
-        """One of the App's cookies, on SESSION_COOKIE_DOMAIN when it has one (config/settings/base.py)."""
-        domain = {"domain": self.conf.cookie_domain} if self.conf.cookie_domain else {}
-        self.set_cookie(name, value, path="/", samesite="Lax", **domain, **options)
+        """One of the App's cookies, on its own domain setting."""
+        self.set_cookie(name, value, path="/", samesite="Lax", **self.app_cookie_domain(name), **options)
 
     def clear_app_cookie(self, name: str):
-        domain = {"domain": self.conf.cookie_domain} if self.conf.cookie_domain else {}
-        self.clear_cookie(name, path="/", **domain)
+        self.clear_cookie(name, path="/", **self.app_cookie_domain(name))
 
     def csrf_token(self) -> str:
         token = self.get_cookie("csrftoken")

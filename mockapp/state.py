@@ -53,9 +53,11 @@ class Settings:
     storage_dir: Path = Path("/tmp/openhexa-mockapp-buckets")
     storage_bind_path: Path | None = None
     sessions_file: Path | None = None  # [MOCK_APP_SESSIONS]: sessions outlive a restart, as Django's do
-    # SESSION_COOKIE_DOMAIN (and CSRF_COOKIE_DOMAIN, the same): e.g. ".example.org", so the hub at
-    # notebooks.example.org sees the App's cookies; empty: host-only cookies (localhost shares them across ports).
-    cookie_domain: str = ""
+    # The domains of sessionid [SESSION_COOKIE_DOMAIN] and csrftoken [CSRF_COOKIE_DOMAIN], two settings
+    # as in the App (config/settings/base.py): e.g. ".example.org" both, so the hub at notebooks.example.org
+    # sees both cookies; empty: host-only cookies (localhost shares them across ports).
+    session_cookie_domain: str = ""
+    csrf_cookie_domain: str = ""
     test_controls: bool = False  # [MOCK_APP_TEST_CONTROLS]: /_mock/... answers only when true
 
     @classmethod
@@ -75,7 +77,8 @@ class Settings:
             storage_dir=Path(env.get("MOCK_APP_STORAGE_DIR") or cls.storage_dir),
             storage_bind_path=optional_path(env.get("MOCK_APP_STORAGE_BIND_PATH")),
             sessions_file=optional_path(env.get("MOCK_APP_SESSIONS")),
-            cookie_domain=env.get("SESSION_COOKIE_DOMAIN", ""),
+            session_cookie_domain=env.get("SESSION_COOKIE_DOMAIN", ""),
+            csrf_cookie_domain=env.get("CSRF_COOKIE_DOMAIN", ""),
             test_controls=env_flag(env.get("MOCK_APP_TEST_CONTROLS")),
         )
 
