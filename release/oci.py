@@ -25,7 +25,7 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 EMPTY_CONFIG = "application/vnd.oci.empty.v1+json"
 EMPTY = b"{}"
-ACCEPT = ", ".join(
+MANIFEST_TYPES = ", ".join(  # every manifest a tag may name: an image, an index, Docker's two
     [
         OCI_INDEX,
         OCI_MANIFEST,
@@ -93,7 +93,7 @@ class RegistryAPI:
 
     def manifest(self, repository: str, reference: str) -> tuple[bytes, str] | None:
         """The manifest's bytes and media type, or None when there is none."""
-        response = self.request("GET", f"{repository}/manifests/{reference}", headers={"Accept": ACCEPT})
+        response = self.request("GET", f"{repository}/manifests/{reference}", headers={"Accept": MANIFEST_TYPES})
         if response.status_code == 404:
             return None
         self._check(response, f"reading {repository}:{reference}")

@@ -11,15 +11,8 @@ import requests
 
 from release import ReleaseError, run
 from release.images import Image
+from release.oci import MANIFEST_TYPES
 
-MANIFEST_TYPES = ", ".join(
-    [
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    ]
-)
 PINNED_STAGES = ("immutable", "described")
 MOVING_STAGES = ("moving",)
 

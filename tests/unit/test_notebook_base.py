@@ -1,5 +1,7 @@
 """The notebook image's base pin and the weekly workflow that proposes the next one."""
 
+import re
+
 import pytest
 import yaml
 
@@ -109,3 +111,11 @@ def test_the_weekly_workflow_tests_the_new_base_before_proposing_it():
     propose = next(i for i, run in enumerate(runs) if "propose-notebook-base.sh" in run)
     assert update < tier < propose, "the image tier passes on the new base before it is proposed"
     assert job["env"]["BASE"] == "upstream", "built on the real base, never the offline one"
+
+
+def test_the_proposal_commits_every_dockerfile_the_update_pins():
+    script = (notebook_base.DOCKERFILE.parents[1] / "scripts" / "propose-notebook-base.sh").read_text()
+    committed = re.search(r"git commit .* -- (.+)$", script, re.MULTILINE).group(1).split()
+    root = notebook_base.DOCKERFILE.parents[1]
+    pinned = [notebook_base.DOCKERFILE, notebook_base.HUB_DOCKERFILE, notebook_base.PROXY_DOCKERFILE]
+    assert sorted(committed) == sorted(str(path.relative_to(root)) for path in pinned)
