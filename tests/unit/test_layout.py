@@ -3,6 +3,8 @@
 import ast
 import re
 
+import pytest
+
 from harness import ROOT
 
 PACKAGES = ("harness", "bench", "release", "scripts", "hub", "mockapp", "chart-values")
@@ -80,3 +82,15 @@ def test_the_release_gates_on_every_tier_make_test_runs():
 
     makefile = (ROOT / "Makefile").read_text()
     assert list(gate.TIERS) == re.search(r"^tiers:(.*)$", makefile, re.M).group(1).split()
+
+
+@pytest.mark.parametrize(
+    "doc", ["SECURITY.md", "TESTING.md", "hub/README.md", "jupyter/README.md", "chart-values/README.md"]
+)
+def test_every_test_a_document_names_exists(doc):
+    """A document that names a test as the proof of what it says names one that exists (renamed tests go stale)."""
+    text = (ROOT / doc).read_text()
+    for path, name in re.findall(r"tests/(\w+/\w+\.py)::(\w+)", text):
+        module = ROOT / "tests" / path
+        assert module.exists(), f"{doc}: tests/{path}"
+        assert f"def {name}(" in module.read_text(), f"{doc}: tests/{path}::{name}"

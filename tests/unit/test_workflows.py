@@ -432,7 +432,9 @@ def test_the_release_scans_signs_attests_and_verifies_before_moving_tags():
         assert step["with"]["fail-build"] is True
     config = next(i for i, (_, _, script) in enumerate(runs(doc)) if "make scan-config" in script)
     gate = next(i for i, (_, _, script) in enumerate(runs(doc)) if "make release-gate" in script)
-    assert gate < config, "the allow-list's rules are written before the scans"
+    assert gate < config, "the allow-list's rules come after the gate built the images"
+    config_step = next(i for i, step in enumerate(job["steps"]) if "make scan-config" in step.get("run", ""))
+    assert config_step < order.index("anchore/scan-action"), "the allow-list's rules are written before the scans"
     assert order.index("anchore/scan-action") > order.index("Gate (build and every tier)")
     assert order.index("anchore/scan-action") < order.index("docker/login-action"), "scanned before any credential"
     assert "sigstore/cosign-installer" in order
