@@ -122,15 +122,22 @@ def answers_ok(url: str) -> bool:
 LISTEN = "0A"  # a socket's state in /proc/net/tcp: listening
 
 
-def listening_pids(port: int) -> set[int]:
-    """The processes that listen on TCP ``port`` in this network namespace (the host's, which host-network
-    containers share), from /proc: root sees every process's."""
+def listening_sockets(port: int) -> set[str]:
+    """The sockets that listen on TCP ``port`` in this network namespace (the host's, which host-network
+    containers share), as /proc names them (``socket:[inode]``)."""
     sockets = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             if fields[3] == LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 sockets.add(f"socket:[{fields[9]}]")
+    return sockets
+
+
+def listening_pids(port: int) -> set[int]:
+    """The processes that listen on TCP ``port`` (:func:`listening_sockets`), from /proc: root sees every
+    process's."""
+    sockets = listening_sockets(port)
     pids = set()
     for fd in Path("/proc").glob("[0-9]*/fd/*"):
         with contextlib.suppress(OSError):  # a process or descriptor gone meanwhile

@@ -1,6 +1,7 @@
 """The mock App and a real hub laid out as a deployment is, on one machine: the App at
 ``app.example.org``, the hub at ``notebooks.example.org``, the App's session cookies on
-``.example.org`` (its ``SESSION_COOKIE_DOMAIN`` and ``CSRF_COOKIE_DOMAIN``), so they reach the hub and everything under it.
+``.example.org`` (its ``SESSION_COOKIE_DOMAIN`` and ``CSRF_COOKIE_DOMAIN``), so they reach the hub
+and everything under it.
 
 Every name under ``example.org`` resolves to 127.0.0.1 in the browser (``harness.browser``) and,
 with ``harness.net.names_on_loopback``, in the tests' own process; everything listens on 127.0.0.1.

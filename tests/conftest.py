@@ -60,6 +60,3 @@ def notebook_image(docker_client):
         return docker_client.images.get(NOTEBOOK_IMAGE)
     except docker.errors.ImageNotFound:
         pytest.fail(f"{NOTEBOOK_IMAGE} is not built: run `make build`", pytrace=False)
-
-
-# -- RELIABILITY.md and the order of tests ------------------------------------------

@@ -97,12 +97,14 @@ def site_browser(request, tmp_path):
         started.append(Site.start(tmp_path / f"site-{len(started)}", **options))
         return started[-1]
 
-    with names_on_loopback(DOMAIN):
-        yield start, driver
-    if failed(request):
-        logs = {f"{i}-{p.name}": p.read_text(errors="replace") for i, s in enumerate(started)
-                for p in (s.hub.process.log_path, s.app.process.log_path)}  # fmt: skip
-        leave_artifacts(request, driver, logs)
-    driver.quit()
-    for site in started:
-        site.stop()
+    try:
+        with names_on_loopback(DOMAIN):
+            yield start, driver
+        if failed(request):
+            logs = {f"{i}-{p.name}": p.read_text(errors="replace") for i, s in enumerate(started)
+                    for p in (s.hub.process.log_path, s.app.process.log_path)}  # fmt: skip
+            leave_artifacts(request, driver, logs)
+    finally:
+        driver.quit()
+        for site in started:
+            site.stop()

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -24,7 +23,7 @@ from selenium.webdriver.support import expected_conditions as ready
 
 from harness.app import DEMO
 from harness.lab import log_in_to_app, wait
-from harness.net import StandInServer
+from harness.net import StandInServer, listening_sockets
 from harness.proxy import cookies_received
 from harness.wait import WaitTimeout, wait_until
 
@@ -39,11 +38,6 @@ def server_port(pid: int) -> int:
     return urlsplit(environ["JUPYTERHUB_SERVICE_URL"]).port
 
 
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 @contextlib.contextmanager
 def bobs_own_handler(site, page: str = "<p id='bob'>bob's page</p>"):
     """Bob starts his server, stops it and serves his own handler on its port; the hub still routes there."""
@@ -55,7 +49,7 @@ def bobs_own_handler(site, page: str = "<p id='bob'>bob's page</p>"):
     pid = server["state"]["pid"]
     port = server_port(pid)
     os.kill(pid, signal.SIGTERM)
-    wait_until(lambda: not listening(port), "bob's Jupyter to stop", timeout=10)
+    wait_until(lambda: not listening_sockets(port), "bob's Jupyter to stop", timeout=10)
     with StandInServer(lambda request: (200, {"Content-Type": "text/html"}, page), port=port) as handler:
         # Bob's server's URL (on its own origin with subdomains: the hub sends nobody else there).
         handler.server_url = server["url"] if "://" in server["url"] else f"{site.hub.url}{server['url']}"
@@ -128,8 +122,7 @@ def test_a_page_on_one_persons_server_cannot_read_the_hub_or_another_server(site
         before = tokens_of(site, ALICE)
         driver.get(f"{bobs.server_url}evil.html")  # the link bob sends alice
         assert urlsplit(driver.current_url).hostname.startswith("u-"), driver.current_url
-        found = wait(driver, lambda d: d.find_element(By.ID, "out").text != "running", "bob's page to finish", 30)
-        assert found
+        wait(driver, lambda d: d.find_element(By.ID, "out").text != "running", "bob's page to finish", 30)
         out = json.loads(driver.find_element(By.ID, "out").text)
     assert ALICE not in out["hub_home"].get("body", ""), f"bob's page read alice's hub page: {out['hub_home']}"
     assert "JUPYTERHUB_USER" not in out["alice_server"].get("body", ""), "bob's page read alice's server"

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
+from harness import chart
 from harness.app import DEMO
 from harness.wait import wait_until
-from tests.unit import chart
 
 WORKSPACE = "malaria-dashboards"
 

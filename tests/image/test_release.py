@@ -209,8 +209,11 @@ def test_the_chart_workflow_deploys_the_images_it_pushed_by_their_digests(regist
     values_file = tmp_path / "images.yaml"
     subprocess.run([ROOT / "scripts" / "chart-images.sh", registry.address, values_file], check=True, timeout=900)
     values = yaml.safe_load(values_file.read_text())
-    for section, repository in (("hub", REPOSITORIES[1]), ("singleuser", REPOSITORIES[0])):
-        image = values[section]["image"]
+    notebook, hub, proxy = REPOSITORIES
+    where = {"hub": (values["hub"], hub), "singleuser": (values["singleuser"], notebook)}
+    where["proxy.chp"] = (values["proxy"]["chp"], proxy)
+    for section, (place, repository) in where.items():
+        image = place["image"]
         assert image["name"] == f"{registry.address}/{repository}"
         tag, _, digest = image["tag"].partition("@")
         assert tag == LOCAL_TAG and digest == tag_digest(registry, repository, LOCAL_TAG), section
