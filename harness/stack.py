@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +15,7 @@ import requests
 from harness import ROOT
 from harness.hub import HubServers
 from harness.net import random_token
+from harness.wait import wait_until
 
 APP_URL = "http://localhost:8000"  # the App's backend, as the browser reaches it:
 APP_FRONTEND_URL = "http://localhost:3000"  # its frontend (login, home, notebooks pages);
@@ -29,6 +32,7 @@ class Stack(HubServers):
     crypt_key: str = field(default_factory=random_token)
     buckets: Path = Path("/tmp/openhexa-e2e-buckets")  # the 'local' engine's bucket folders
     said: str = ""  # what `make up` printed
+    healthy_after: dict[str, float] = field(default_factory=dict)  # seconds_to_healthy(), when measured
 
     @property
     def env(self) -> dict:
@@ -64,6 +68,28 @@ class Stack(HubServers):
         self.script("down", check=False)
         shutil.rmtree(self.buckets, ignore_errors=True)
 
+    def seconds_to_healthy(self, deadline: float = 120) -> dict[str, float]:
+        """Each running container of the stack: the seconds from its start to the first time Docker reports it
+        healthy, watched from now (call it right after :meth:`start`); ``inf`` for one not healthy
+        ``deadline`` seconds after its start."""
+        found: dict[str, float] = {}
+
+        def all_seen() -> bool:
+            ids = subprocess.run(
+                ["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={self.project}"],
+                capture_output=True, text=True, check=True, timeout=30,
+            ).stdout.split()  # fmt: skip
+            for container in map(inspect, ids):
+                service = container["Config"]["Labels"]["com.docker.compose.service"]
+                age = seconds_since(container["State"]["StartedAt"])
+                health = container["State"].get("Health", {}).get("Status")
+                if service not in found and (health == "healthy" or age > deadline):
+                    found[service] = age if health == "healthy" else float("inf")
+            return bool(ids) and len(found) == len(ids)
+
+        wait_until(all_seen, f"the containers of {self.project} to be healthy or {deadline}s old", deadline, 0.5)
+        return found
+
     def logs(self) -> str:
         return self.script("logs", check=False)
 
@@ -75,3 +101,15 @@ class Stack(HubServers):
         """The hub's REST API as the App's service."""
         headers = {"Authorization": f"token {self.api_token}"}
         return requests.request(method, f"{HUB_URL}/hub/api{path}", headers=headers, timeout=30, **kwargs)
+
+
+def inspect(container_id: str) -> dict:
+    """``docker inspect`` of one container."""
+    out = subprocess.run(["docker", "inspect", container_id], capture_output=True, text=True, check=True, timeout=30)
+    return json.loads(out.stdout)[0]
+
+
+def seconds_since(docker_time: str) -> float:
+    """Seconds since a time as Docker writes it (``2026-12-03T14:00:00.123456789Z``)."""
+    started = dt.datetime.fromisoformat(docker_time[:26].rstrip("Z") + "+00:00")
+    return (dt.datetime.now(dt.UTC) - started).total_seconds()

@@ -54,6 +54,7 @@ def docker_hub(mock_app, tmp_path, docker_client, notebook_image, server_logs):
 def stack(server_logs):
     """The docker-compose stack (mock App on :8000, hub on :8001), up once, always down."""
     started = Stack.up()
+    started.healthy_after = started.seconds_to_healthy()  # measured at once: Docker keeps its last 5 checks only
     yield started
     started.down()
 
