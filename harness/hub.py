@@ -47,11 +47,12 @@ class HubServers:
 
     def launch_as_app(self, name: str, server: str, session: requests.Session, body: dict | None = None):
         """What the App does to open a workspace: create the user (409 when known), then POST the
-        named server with the person's App cookies and the App's token; returns that answer."""
+        named server with the person's App cookies and the App's token, with ``body`` as the App sends
+        ``{"profile": ...}``, or no body at all for a workspace without a profile; returns that answer."""
         user = quote(name, safe="")
         self.api("POST", f"/users/{user}")
         cookies = {"Cookie": app_cookie_header(session)}
-        return self.api("POST", f"/users/{user}/servers/{server}", json=body or {}, headers=cookies)
+        return self.api("POST", f"/users/{user}/servers/{server}", json=body, headers=cookies)
 
     def wait_ready(self, name: str, server: str = ""):
         """Wait until the person's server is ready; return the hub's model of it."""

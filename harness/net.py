@@ -66,7 +66,8 @@ class Request:
 class StandInServer:
     """An HTTP server on 127.0.0.1 that records each request and answers ``answer(request)``.
 
-    ``answer`` returns ``(status, headers, body)``; a dict or list body is sent as JSON.
+    ``answer`` returns ``(status, headers, body)``; headers a dict, or ``(name, value)`` pairs where a name
+    repeats (``Set-Cookie``); a dict or list body is sent as JSON.
     ``port``: the port to listen on (default: a free one). Use it as a context manager;
     ``url`` is its base URL.
     """
@@ -88,7 +89,7 @@ class StandInServer:
                     headers = {"Content-Type": "application/json", **headers}
                 data = (content or "").encode()
                 self.send_response(status)
-                for name, value in headers.items():
+                for name, value in headers.items() if isinstance(headers, dict) else headers:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -3,7 +3,11 @@
 // a request routed to anything but the hub (a person's notebook server, a service) reaches it
 // with only the cookies a notebook server needs. The OpenHexa App's session cookies (sessionid,
 // csrftoken), whose domain covers the hub's host and so every path and subdomain under it, never
-// reach a server a person controls.
+// reach a server a person controls. On the way back, a server sets only cookies of those names and
+// only for its own host: a Set-Cookie of any other name (the App's sessionid, planted on a
+// colleague who follows a link: a login to the attacker's session) or with a Domain (a cookie
+// for the hub or the App's whole domain) is dropped. Script in a server's page can still set
+// cookies (document.cookie): per-person origins on another site than the App's keep them apart.
 //
 // The mechanism is configurable-http-proxy's own: every request, web or websocket, is routed by
 // ConfigurableProxy#targetForReq before it is proxied (lib/configproxy.js, handleProxy), and
@@ -52,7 +56,18 @@ async function isHubRoute(proxy, prefix) {
   return Boolean(route && route.hub === true);
 }
 
+// The Set-Cookie headers a server may send: a name it may receive, and no Domain attribute.
+function serverSetCookies(headers, patterns) {
+  return headers.filter((header) => {
+    const [pair, ...attributes] = header.split(";");
+    const name = pair.split("=", 1)[0].trim();
+    const domain = attributes.some((attribute) => attribute.trim().toLowerCase().startsWith("domain="));
+    return !domain && patterns.some((pattern) => matches(name, pattern));
+  });
+}
+
 const patterns = cookiePatterns();
+const toServer = Symbol("openhexa: routed to a server");
 const targetForReq = ConfigurableProxy.prototype.targetForReq;
 ConfigurableProxy.prototype.targetForReq = async function (req) {
   const match = await targetForReq.call(this, req);
@@ -60,6 +75,15 @@ ConfigurableProxy.prototype.targetForReq = async function (req) {
     const cookies = serverCookies(req.headers.cookie, patterns);
     if (cookies === undefined) delete req.headers.cookie;
     else req.headers.cookie = cookies;
+    req[toServer] = true;
+  }
+  if (!this[toServer]) {
+    // http-proxy-3 emits proxyRes before it copies the response's headers (web-incoming.js).
+    this[toServer] = true;
+    this.proxy.on("proxyRes", (proxyRes, proxiedReq) => {
+      const set = proxyRes.headers["set-cookie"];
+      if (proxiedReq[toServer] && set) proxyRes.headers["set-cookie"] = serverSetCookies(set, patterns);
+    });
   }
   return match;
 };

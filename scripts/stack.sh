@@ -143,8 +143,9 @@ up_hub_for() {
   # The App's bucket folders, as the Docker engine sees them: the only folders the hub binds into
   # workspace servers ('local' engine; its LOCAL_STORAGE_ROOT).
   local storage=${APP_STORAGE:-/data}
-  [[ $storage == /* && $storage != / ]] || die "APP_STORAGE=$storage is not an absolute folder (the App's WORKSPACE_STORAGE_LOCATION)"
-  export OPENHEXA_BUCKETS=${storage%/}
+  storage=$(printf '%s' "$storage" | sed -E 's#/+#/#g; s#/$##')
+  [[ $storage == /?* ]] || die "APP_STORAGE=${APP_STORAGE:-} is not an absolute folder below / (the App's WORKSPACE_STORAGE_LOCATION)"
+  export OPENHEXA_BUCKETS=$storage
   compose up -d --no-deps hub
   wait_for http://127.0.0.1:8001/hub/health "the hub"
   curl -fsS -o /dev/null --max-time "$APP_TIMEOUT" "$frontend/login" 2>/dev/null ||

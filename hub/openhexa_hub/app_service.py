@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from traitlets.config import Configurable
 
-from .handlers import APP_SERVICE
 from .traits import EnvUnicode, looks_random
+
+APP_SERVICE = "openhexa-app"  # the service name the App's token belongs to
 
 
 class AppService(Configurable):

@@ -31,7 +31,6 @@ from .app_client import (
 )
 from .errors import refusal
 from .handlers import AppLogoutHandler, authenticator_handlers
-from .internals import check_again_next_request
 from .sessions import SessionBindings, Verdicts
 from .spawn_hooks import SpawnHooks
 from .traits import EnvBool, EnvFloat, EnvUnicode
@@ -358,7 +357,7 @@ class OpenHexaAuthenticator(SpawnHooks, Authenticator):
             return True  # nothing to check against; logging out needs no App session
         checked = await self._refresh(user, handler)
         if checked:
-            check_again_next_request(user)  # after the last await here: JupyterHub marks the time next
+            internals.check_again_next_request(user)  # after the last await here: JupyterHub marks the time next
         return checked
 
     async def _refresh(self, user, handler):
@@ -390,10 +389,13 @@ class OpenHexaAuthenticator(SpawnHooks, Authenticator):
         try:
             owner = await self.session_owner(handler, cookies)
         except web.HTTPError as error:
-            # The App cannot answer (a restart, an outage): the servers' logins hold meanwhile, as they
-            # did before it went; nobody is logged out by the App being down. The hub's pages say 503.
-            self.log.warning("The App could not say whose session %s's browser is on (%s): kept", user.name, error)
-            return True
+            if error.status_code < 500:  # the App answered, with a person the hub refuses: not this one
+                owner = None
+            else:
+                # The App cannot answer (a restart, an outage): the servers' logins hold meanwhile, as they
+                # did before it went; nobody is logged out by the App being down. The hub's pages say 503.
+                self.log.warning("The App could not say whose session %s's browser is on (%s): kept", user.name, error)
+                return True
         if owner == user.name:
             return True
         self.log.info("The App session of %s's browser has ended or changed hands: its logins go", user.name)

@@ -26,17 +26,14 @@ from tornado import web
 
 from . import internals
 from .app_client import NotLoggedIn
+from .app_service import APP_SERVICE
 from .errors import refusal
-from .internals import check_again_next_request
 from .spawn_line import SpawnLineAPI, SpawnLinePage
-
-# The OpenHexa App's service on the hub (hub/jupyterhub_config.py): its token, with a person's
-# App cookies, is the only way a workspace server starts.
-APP_SERVICE = "openhexa-app"
 
 
 def launched_by_app(handler) -> bool:
-    """True when ``handler``'s request was made with the App's service token."""
+    """True when ``handler``'s request was made with the App's service token (app_service.py): with a
+    person's App cookies, the only way a workspace server starts."""
     requester = getattr(handler, "current_user", None)
     return getattr(requester, "kind", None) == "service" and getattr(requester, "name", None) == APP_SERVICE
 
@@ -60,7 +57,7 @@ class AppLoginHandler(BaseHandler):
             if user is None:
                 self.redirect(self.authenticator.app_login_redirect(self))
                 return
-            check_again_next_request(user)  # login_user marked the person checked, for every browser
+            internals.check_again_next_request(user)  # login_user marked the person checked, for every browser
         self.redirect(self.get_next_url(user))
 
 

@@ -12,7 +12,7 @@ Every spawn passes through it: the REST API (the App's workspace launches, the d
 and the hub's spawn page (the default server; a workspace server is the App's to start). A
 place goes only to a spawn that would start: the name is a workspace's, the request is the
 App's for a workspace server, and the App has just said yes to the person's session and server
-(the spawn hooks' own questions, ``OpenHexaAuthenticator.launch_credentials``). It is a
+(the spawn hooks' own questions, ``SpawnHooks.launch_credentials``). It is a
 person's, one each, whatever servers they ask for, and nothing is kept in the database while
 they wait (a named server JupyterHub made a row for is removed again). A place is kept ``keep``
 seconds after its owner's last ask (someone who closed the page leaves the line), and nobody
@@ -218,6 +218,10 @@ class SpawnLineAPI(SpawnLineHandler):
     async def spawn_single_user(self, user, server_name="", *args, **kwargs):
         # The rest as JupyterHub passes it: ``options=`` (5.x), ``display_name, options=`` (6.x).
         await self.through_the_line(user, server_name)
+        if server_name and kwargs.get("options") is None:
+            # The App sends no body for a workspace without a profile; JupyterHub would take the server's
+            # last options then (User.spawn), a profile the workspace may no longer have.
+            kwargs["options"] = {}
         try:
             if not server_name:
                 return await super().spawn_single_user(user, server_name, *args, **kwargs)

@@ -387,8 +387,8 @@ def bind_local_storage(spawner, env: dict[str, str], root: str = "") -> str | No
         raise LocalStorageRefused(LOCAL_ON_KUBERNETES)
     if not posixpath.isabs(path) or posixpath.normpath(path) != path:
         raise BadCredentials("WORKSPACE_STORAGE_MOUNT_PATH is not an absolute, normalised path")
-    top = posixpath.normpath(root) if root else ""
-    if not top or not posixpath.isabs(top) or not path.startswith(top.rstrip("/") + "/"):
+    top = posixpath.normpath(root).rstrip("/") if root else ""  # "/" and "//" leave nothing: refused
+    if not top or not posixpath.isabs(top) or not path.startswith(top + "/"):
         raise LocalStorageRefused(
             f"This workspace keeps its files in a folder of this machine (storage engine 'local'), which is not "
             f"under the hub's LOCAL_STORAGE_ROOT ({root or 'unset'}): an administrator sets it to the folder "

@@ -4,6 +4,7 @@ The App's bad answers (HTML, invalid JSON, errors, a redirect, a username that i
 are tested in-process: tests/unit/test_app_answers.py.
 """
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -119,6 +120,19 @@ def test_the_hub_serves_the_apps_current_person_from_the_next_request(app, hub, 
     for _ in range(5):
         assert elsewhere.get(f"{hub.url}/hub/api/user", timeout=30).json()["name"] == ALICE
         assert browser.get(f"{hub.url}/hub/api/user", timeout=30).status_code == 403, "alice's login in Mixed's browser"
+
+
+def test_a_servers_login_ends_when_the_app_names_a_person_the_hub_refuses(app, hub, alice_at_her_server):
+    """The App answers about the browser's session, but with a name that is no person of the hub's: not
+    alice's session any more, so her server's login in that browser ends (only an App that cannot answer
+    keeps it)."""
+    browser = alice_at_her_server
+    refused = json.dumps({"username": "<script>@x.org"})
+    app.answer(200, refused, {"Content-Type": "application/json"}, "/notebooks/authenticate/")
+    try:
+        wait_until(lambda: not alices_server_answers(hub, browser), "alice's server to stop answering this browser", 30)
+    finally:
+        app.set_mode("ok")
 
 
 def test_a_servers_login_holds_while_the_app_cannot_answer(app, hub, alice_at_her_server):

@@ -10,6 +10,7 @@ server needs. Routes are added here as JupyterHub adds them; the servers record 
 
 from __future__ import annotations
 
+import http.client
 import socket
 from urllib.parse import urlsplit
 
@@ -119,3 +120,48 @@ def test_the_cookies_servers_receive_are_a_setting(servers, tmp_path):
         assert received(bob) == {"_xsrf": "x-1", **OTHER_COOKIES}
     finally:
         proxy.stop()
+
+
+# What a server answers when it tries to set cookies for others: the App's session (a login to the
+# attacker's App session for whoever follows his link), a cookie for the whole domain, and its own.
+SET_BY_A_SERVER = [
+    ("Set-Cookie", "sessionid=mallory-app-session; Path=/; Domain=.example.org"),
+    ("Set-Cookie", "csrftoken=mallory-csrf; Path=/"),
+    ("Set-Cookie", "jupyterhub-session-id=planted; Path=/; Domain=example.org"),
+    ("Set-Cookie", "_xsrf=own-xsrf; Path=/user/bob%40openhexa.test/"),
+    ("Set-Cookie", "jupyterhub-user-bob%40openhexa.test=own-oauth; Path=/user/bob%40openhexa.test/; HttpOnly"),
+]
+KEPT_FROM_A_SERVER = [value for _, value in SET_BY_A_SERVER[3:]]
+
+
+def set_cookies(url: str, path: str, host: str | None = None) -> list[str]:
+    """The Set-Cookie headers of the answer to ``GET path`` (with ``host`` as its Host header)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Host": host} if host else {})
+        response = connection.getresponse()
+        assert response.status == 200
+        return response.headers.get_all("Set-Cookie") or []
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("subdomains", [False, True], ids=["one-origin", "per-person-origins"])
+def test_a_server_sets_no_cookie_of_the_app_nor_for_another_host(tmp_path, subdomains):
+    def answer(request):
+        return 200, SET_BY_A_SERVER, ""
+
+    with StandInServer(answer) as hub, StandInServer(answer) as bob:
+        proxy = Proxy.start(tmp_path, hub.url, *(["--host-routing"] if subdomains else []))
+        try:
+            proxy.add_route("/", hub.url, hub=True)
+            origin = "u-bob--abc1234.localhost" if subdomains else ""
+            proxy.add_route(f"{'/' + origin if origin else ''}/user/{BOB}/", bob.url, user=BOB, server_name="")
+            host = f"{origin}:{urlsplit(proxy.url).port}" if origin else None
+            from_bob = set_cookies(proxy.url, f"/user/{BOB}/x", host)
+            from_hub = set_cookies(proxy.url, "/hub/login", host)
+        finally:
+            proxy.stop()
+    assert bob.requests and from_bob == KEPT_FROM_A_SERVER
+    assert from_hub == [value for _, value in SET_BY_A_SERVER], "the hub's cookies pass unchanged"

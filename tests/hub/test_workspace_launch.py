@@ -160,6 +160,18 @@ def test_no_profile_means_the_default_one(alice, app, hub):
     assert int(env["MEM_LIMIT"]) == 4 * GIB  # "standard", the default
 
 
+def test_a_launch_without_a_profile_gets_the_default_one_whatever_the_last_launch_had(alice, hub):
+    """The App sends no body for a workspace whose subscription names no profile; JupyterHub would then
+    take the server's last options (a profile the workspace no longer has): the hub takes none."""
+    assert hub.launch_as_app(ALICE, WORKSPACE, alice, {"profile": "trial"}).status_code in (201, 202)
+    hub.wait_ready(ALICE, WORKSPACE)
+    hub.stop_servers(ALICE)
+    assert hub.launch_as_app(ALICE, WORKSPACE, alice).status_code in (201, 202)
+    hub.wait_ready(ALICE, WORKSPACE)
+    env = server_env(alice, f"{hub.url}/user/{ALICE}/{WORKSPACE}/")
+    assert int(env["MEM_LIMIT"]) == 4 * GIB, "the default profile, standard, not the last launch's trial"
+
+
 def test_an_unknown_profile_is_a_400_naming_the_profiles(alice, hub):
     response = hub.launch_as_app(ALICE, WORKSPACE, alice, {"profile": "huge"})
     assert response.status_code == 400

@@ -227,8 +227,10 @@ def test_a_local_storage_path_must_be_absolute_and_normalised(path):
     [
         ("/", ROOT), ("/var/run/docker.sock", ROOT), ("/srv/openhexa/buckets-of-others/x", ROOT),
         (ROOT, ROOT), (LOCAL["WORKSPACE_STORAGE_MOUNT_PATH"], ""), (LOCAL["WORKSPACE_STORAGE_MOUNT_PATH"], "relative"),
+        ("/var/run/docker.sock", "/"), ("/var/run/docker.sock", "//"),
     ],
-    ids=["root", "docker-socket", "a-sibling-folder", "the-root-itself", "no-root-set", "relative-root"],
+    ids=["root", "docker-socket", "a-sibling-folder", "the-root-itself", "no-root-set", "relative-root",
+         "slash-as-root", "double-slash-as-root"],
 )  # fmt: skip
 def test_local_storage_binds_only_folders_under_the_root(path, root):
     spawner = docker(HostNetworkDockerSpawner)
