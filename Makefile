@@ -6,7 +6,16 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 PYTHON ?= python3
+# JUPYTERHUB=6: the .venv-jupyterhub6 of requirements-jupyterhub6.lock (the .venv's set with
+# JupyterHub 6 in place of the chart's 5.5), for the unit and hub tiers (make test-jupyterhub6).
+JUPYTERHUB ?=
+ifeq ($(JUPYTERHUB),6)
+VENV ?= .venv-jupyterhub6
+VENV_LOCK := requirements-jupyterhub6.lock
+else
 VENV ?= .venv
+VENV_LOCK := requirements.lock
+endif
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 # What the hub's lock builds from source, as the chart's hub image does: pycurl against the
@@ -30,7 +39,7 @@ endif
 REGISTRY ?= localhost:5000
 export REGISTRY
 
-.PHONY: help setup lock lock-notebook lint test tiers test-unit test-hub test-image test-chart test-e2e browser postgres build build-notebook \
+.PHONY: help setup lock lock-notebook lock-jupyterhub6 lint test tiers test-jupyterhub6 test-unit test-hub test-image test-chart test-e2e browser postgres build build-notebook \
 	build-hub build-proxy chart-pull scan-config up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
 
 help: ## list the targets
@@ -38,7 +47,7 @@ help: ## list the targets
 
 setup: $(VENV)/.installed node_modules/.installed ## the .venv (pinned by requirements.lock) and the proxy
 
-$(VENV)/.installed: requirements.lock hub/requirements.lock hub/requirements-local.lock hub/pyproject.toml
+$(VENV)/.installed: $(VENV_LOCK) hub/requirements.lock hub/requirements-local.lock hub/pyproject.toml
 	scripts/ensure-packages.sh $(PYTHON):python3 $(HUB_BUILD_PACKAGES)
 	$(PYTHON) -c 'import ensurepip' 2>/dev/null || scripts/ensure-packages.sh python3-venv
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +55,7 @@ $(VENV)/.installed: requirements.lock hub/requirements.lock hub/requirements-loc
 	# packages at the versions of hub/requirements-local.lock, pycurl built against the
 	# system's libcurl as the chart's hub image builds it.
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
-	  --no-binary pycurl -r requirements.lock
+	  --no-binary pycurl -r $(VENV_LOCK)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e hub
 	touch $@
 
@@ -85,6 +94,20 @@ endef
 lock: ## re-resolve the hub's and the .venv's inputs into their locks, with hashes (needs the package index)
 	$(call compile-locks,$(LOCKS),--no-allow-unsafe --unsafe-package rfc3987-syntax)
 
+# JupyterHub 6's lock: requirements.txt resolved with jupyterhub==$(JUPYTERHUB6) in place of
+# hub/requirements.in's pin (a copy of the inputs in .lock-jupyterhub6/, with that one line
+# changed), seeded with requirements.lock so every other package keeps its version where
+# JupyterHub 6 allows it (tests/unit/test_locks.py holds the differences to JupyterHub 6's own).
+JUPYTERHUB6 := 6.1.1
+lock-jupyterhub6: ## re-resolve requirements-jupyterhub6.lock: the .venv's set on JupyterHub $(JUPYTERHUB6)
+	rm -rf .lock-jupyterhub6 && mkdir -p .lock-jupyterhub6/hub
+	sed 's/^jupyterhub==.*/jupyterhub==$(JUPYTERHUB6)/' hub/requirements.in >.lock-jupyterhub6/hub/requirements.in
+	cp hub/requirements-local.in .lock-jupyterhub6/hub/ && cp requirements.txt .lock-jupyterhub6/
+	cp requirements.lock requirements-jupyterhub6.lock
+	$(call compile-locks,requirements-jupyterhub6.lock:.lock-jupyterhub6/requirements.txt,--no-allow-unsafe --unsafe-package rfc3987-syntax)
+	sed -i 's#\.lock-jupyterhub6/##g' requirements-jupyterhub6.lock
+	rm -rf .lock-jupyterhub6
+
 lock-notebook: ## re-resolve the notebook image's inputs into jupyter/requirements.lock, with hashes
 	$(call compile-locks,$(NOTEBOOK_LOCK),--allow-unsafe)
 
@@ -99,10 +122,10 @@ lint: setup ## ruff, ruff format, yamllint, actionlint (workflows), hadolint (Do
 	$(VENV)/bin/hadolint hub/Dockerfile hub/offline-base/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile proxy/Dockerfile proxy/offline-base/Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
-test: ## every tier: lint, unit, hub, image, chart, end-to-end (starts the Docker engine; stops it if it started it)
+test: ## every tier: lint, unit, hub, image, chart, end-to-end, then unit and hub on JupyterHub 6 (starts the Docker engine; stops it if it started it)
 	rm -rf artifacts/reliability
 	scripts/dockerd.sh start
-	$(MAKE) tiers; status=$$?; scripts/dockerd.sh stop; \
+	$(MAKE) tiers test-jupyterhub6; status=$$?; scripts/dockerd.sh stop; \
 	  $(PY) scripts/reliability_report.py --out artifacts/RELIABILITY.md; exit $$status
 
 tiers: lint test-unit test-hub test-image test-chart test-e2e
@@ -116,6 +139,11 @@ test-hub: setup ## the hub tier: real hubs with their proxy and the mock App as 
 
 test-image: setup docker-up build postgres ## the image tier: testinfra and the Docker SDK against the notebook image, and a release into a throwaway registry
 	$(PY) -m pytest tests/image $(PYTEST_ARGS)
+
+# Not one of the tiers: production runs the chart's JupyterHub 5.5, and the release gates on
+# that. This keeps the hub ready for JupyterHub 6 (hub/README.md says what moving needs).
+test-jupyterhub6: ## the unit and hub tiers again, on JupyterHub $(JUPYTERHUB6) (.venv-jupyterhub6, requirements-jupyterhub6.lock)
+	$(MAKE) test-unit test-hub JUPYTERHUB=6
 
 chart-pull: ## unpack the pinned Zero to JupyterHub chart into .chart/ (needs helm and its repository)
 	scripts/pull-chart.sh
@@ -194,4 +222,4 @@ docker-down: ## stop the Docker engine that docker-up started
 	scripts/dockerd.sh stop
 
 clean: ## remove the .venv, node_modules and test artifacts
-	rm -rf $(VENV) node_modules artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-jupyterhub6 node_modules artifacts .pytest_cache .ruff_cache

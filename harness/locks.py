@@ -4,7 +4,8 @@ One hub environment: ``hub/requirements.lock`` is what the production hub image 
 ``hub/requirements-local.lock`` the same plus DockerSpawner (the ``-local`` image), and the
 .venv's ``requirements.lock`` holds both at the same versions plus the tests' own tools. The
 image tier compares each hub image's ``pip freeze`` with its lock, the unit tier the .venv,
-and the release records the hub image's packages from here.
+and the release records the hub image's packages from here. ``requirements-jupyterhub6.lock``
+is the .venv's set on JupyterHub 6 (``make test-jupyterhub6``), not production's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from harness import ROOT
 HUB_LOCK = ROOT / "hub" / "requirements.lock"
 HUB_LOCAL_LOCK = ROOT / "hub" / "requirements-local.lock"
 VENV_LOCK = ROOT / "requirements.lock"
+JUPYTERHUB6_LOCK = ROOT / "requirements-jupyterhub6.lock"
+# What JupyterHub 6.1 requires beyond 5.5's dependencies (aiodns for its aiohttp client, and aiodns's
+# own): the only packages of requirements-jupyterhub6.lock that requirements.lock does not have.
+JUPYTERHUB6_ADDS = frozenset({"aiodns", "pycares"})
 HUB_INPUT = ROOT / "hub" / "requirements.in"
 # In every hub environment beside the lock: the installer, and the product (hub/pyproject.toml).
 INSTALLER = "pip"
@@ -24,6 +29,11 @@ PRODUCT = "openhexa-hub"
 
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)(.*)$")
 FREEZE_URL = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*) @ ")
+
+
+def environment_lock(jupyterhub_version: str) -> Path:
+    """The lock a .venv with this JupyterHub was made from (``make setup``, ``JUPYTERHUB=6`` or not)."""
+    return JUPYTERHUB6_LOCK if jupyterhub_version.split(".")[0] == "6" else VENV_LOCK
 
 
 def canonical(name: str) -> str:

@@ -3,32 +3,50 @@
 - The report's header says which Python runs the hub here, beside production's.
 - Each phase's report is kept on its test item, so fixtures can tell a failure (artifacts).
 - tests/reliability.yaml's rows become ``reliability`` markers; each marked test's outcome is written to
-  artifacts/reliability/<tier>.json, which scripts/reliability_report.py joins into RELIABILITY.md.
+  artifacts/reliability/<tier>.json, which scripts/reliability_report.py joins into RELIABILITY.md (on
+  another JupyterHub than production's, ``<tier>-jupyterhub<major>.json``, which it leaves out).
 - Tests marked ``first`` run before the others of their session, those marked ``last`` after them.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 
 import pytest
 import yaml
 
 from harness import ARTIFACTS, ROOT
+from harness.locks import HUB_LOCK, pins
 
 
 def pytest_report_header(config):
-    """Which Python runs the hub here, beside production's (the chart's hub image)."""
+    """Which Python and JupyterHub run the hub here, beside production's (the chart's hub image)."""
     import sys
 
     production = yaml.safe_load((ROOT / "chart-values" / "chart.yaml").read_text())["hubPython"]
     here = "{}.{}".format(*sys.version_info[:2])
     if here == production:
-        return f"hub's Python: {here}, as in production (chart-values/chart.yaml)"
-    return (
-        f"hub's Python: {here} here, production runs {production} (chart-values/chart.yaml); "
-        f"this machine has no {production}, CI runs the unit and hub tiers on it"
-    )
+        python = f"hub's Python: {here}, as in production (chart-values/chart.yaml)"
+    else:
+        python = (
+            f"hub's Python: {here} here, production runs {production} (chart-values/chart.yaml); "
+            f"this machine has no {production}, CI runs the unit and hub tiers on it"
+        )
+    jupyterhub, hub = installed_jupyterhub(), pins(HUB_LOCK)["jupyterhub"]
+    same = "as in production" if jupyterhub == hub else f"production runs {hub} (hub/requirements.lock)"
+    return [python, f"JupyterHub: {jupyterhub}, {same}"]
+
+
+def installed_jupyterhub() -> str:
+    return importlib.metadata.version("jupyterhub")
+
+
+def reliability_file(tier: str) -> str:
+    """Where a tier's reliability rows go: ``<tier>.json``; on another JupyterHub major than production's
+    (make test-jupyterhub6), ``<tier>-jupyterhub<major>.json``, so that run does not replace the tier's."""
+    major, production = installed_jupyterhub().split(".")[0], pins(HUB_LOCK)["jupyterhub"].split(".")[0]
+    return f"{tier}.json" if major == production else f"{tier}-jupyterhub{major}.json"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -70,7 +88,7 @@ def pytest_sessionfinish(session):
     folder = ARTIFACTS / "reliability"
     folder.mkdir(parents=True, exist_ok=True)
     for tier, rows in by_tier.items():
-        (folder / f"{tier}.json").write_text(json.dumps(rows, indent=2) + "\n")
+        (folder / reliability_file(tier)).write_text(json.dumps(rows, indent=2) + "\n")
 
 
 # The rows of RELIABILITY.md, by test: each test named there gets them as its marker.

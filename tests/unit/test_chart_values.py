@@ -18,6 +18,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -156,7 +157,7 @@ def as_bytes(size) -> int:
 def test_yaml_parses_and_passes_yamllint(path):
     list(yaml.safe_load_all((ROOT / path).read_text()))
     result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "yamllint"), "--strict", "-c", str(ROOT / ".yamllint.yaml"), str(path)],
+        [str(Path(sys.executable).parent / "yamllint"), "--strict", "-c", str(ROOT / ".yamllint.yaml"), str(path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -18,15 +18,18 @@ from harness.locks import (
     HUB_INPUT,
     HUB_LOCAL_LOCK,
     HUB_LOCK,
+    JUPYTERHUB6_ADDS,
+    JUPYTERHUB6_LOCK,
     VENV_LOCK,
     canonical,
     differences,
     documented_differences,
+    environment_lock,
     hashes,
     pins,
 )
 
-LOCKS = [HUB_LOCK, HUB_LOCAL_LOCK, VENV_LOCK]
+LOCKS = [HUB_LOCK, HUB_LOCAL_LOCK, VENV_LOCK, JUPYTERHUB6_LOCK]
 
 
 @pytest.mark.parametrize("lock", LOCKS, ids=lambda path: str(path.relative_to(ROOT)))
@@ -54,12 +57,27 @@ def test_the_venv_lock_has_every_hub_package_at_the_hubs_version_and_hashes():
 
 
 def test_this_venv_runs_the_hubs_packages():
-    """What is installed, not only what the lock says: no other version of a hub package."""
+    """What is installed, not only what the lock says: no other version of a hub package (on JupyterHub 6,
+    of requirements-jupyterhub6.lock's)."""
     installed = {canonical(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
-    hub = pins(HUB_LOCAL_LOCK)
+    lock = pins(environment_lock(installed["jupyterhub"]))
+    hub = {name: lock[name] for name in pins(HUB_LOCAL_LOCK)}
     found = differences({name: installed.get(name) for name in hub if name in installed}, hub)
     found += [f"{name}=={hub[name]}: not installed (run `make setup`)" for name in hub if name not in installed]
     assert not found, "\n".join(found)
+
+
+def test_the_jupyterhub6_lock_is_the_venvs_with_jupyterhub6_and_its_own_dependencies():
+    """requirements-jupyterhub6.lock (make lock-jupyterhub6) moves JupyterHub to 6 and nothing else: every
+    other package at requirements.lock's version with its hashes, beside what JupyterHub 6 adds."""
+    venv, six = pins(VENV_LOCK), pins(JUPYTERHUB6_LOCK)
+    assert six["jupyterhub"].startswith("6.") and venv["jupyterhub"].startswith("5.")
+    assert set(six) - set(venv) == JUPYTERHUB6_ADDS
+    assert set(venv) - set(six) == set()
+    same = {name: six[name] for name in venv if name != "jupyterhub"}
+    assert differences(same, {name: venv[name] for name in same}) == []
+    venv_hashes, six_hashes = hashes(VENV_LOCK), hashes(JUPYTERHUB6_LOCK)
+    assert all(six_hashes[name] == venv_hashes[name] for name in same)
 
 
 def test_the_hub_lock_is_its_input_and_the_written_differences_hold():
@@ -110,10 +128,13 @@ def test_every_install_takes_a_lock_with_its_hashes_and_resolves_nothing_else(pa
             assert "--no-deps" in install, install
             continue
         assert "--require-hashes" in install, install
-        whole = re.search(r"-r \S*(requirements(-local)?|pip)\.lock\b", install) and "--no-deps" in install
+        lock = r"-r (\S*(requirements(-local)?|pip)\.lock\b|\$\(VENV_LOCK\))"  # VENV_LOCK: below
+        whole = re.search(lock, install) and "--no-deps" in install
         constrained = re.search(r"-c \S*requirements\.lock\b", install)
         assert whole or constrained, install
     assert "npm install" not in text, "npm ci, from package-lock.json"
+    if path == "Makefile":
+        assert set(re.findall(r"^VENV_LOCK := (.*)$", text, re.M)) == {"requirements.lock", JUPYTERHUB6_LOCK.name}
 
 
 def test_the_notebook_lock_carries_a_hash_for_every_package():

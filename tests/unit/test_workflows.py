@@ -33,7 +33,7 @@ HADOLINT = Path(sys.executable).parent / "hadolint"
 DOCKERFILES = sorted(
     path.relative_to(ROOT)
     for path in ROOT.rglob("Dockerfile*")
-    if not {".venv", "node_modules", ".git"} & set(path.relative_to(ROOT).parts)
+    if not {".venv", ".venv-jupyterhub6", "node_modules", ".git"} & set(path.relative_to(ROOT).parts)
 )
 
 # Workflows call Makefile targets; the logic lives in the Makefile and scripts/.
