@@ -88,6 +88,31 @@ def take_back_spawn_failure(settings: dict, error: BaseException) -> int:
     return count
 
 
+async def admit_workspace_name(handler, user, server_name: str) -> None:
+    """Let JupyterHub 6 start a workspace server named by the App's slug, which it refuses as a new name.
+
+    JupyterHub 6 refuses a new named server unless its name is a "safe slug": 1-30 lowercase letters,
+    digits and single hyphens, from a letter (``BaseHandler._check_named_server_request``). The App names
+    a workspace's server by the workspace's slug, up to 63 characters, maybe from a digit
+    (``create_workspace_slug``, hexa/workspaces/models.py). JupyterHub 6 still starts a named server
+    whose row exists (``allow_existing_invalid_named_servers``, "allow-start" by default: servers named
+    before 6). So for a name the spawn hooks took as a workspace's, asked for by the App, this adds the
+    row first (``User._new_orm_spawner``: no public way adds a row JupyterHub's rule refuses), once
+    JupyterHub's named-server limit allows one more (a row that exists is not counted again). On
+    JupyterHub 5, for a name JupyterHub 6 takes, or where the hub refuses such names, nothing.
+    """
+    if version_info[0] < 6 or server_name in user.orm_spawners:
+        return
+    from jupyterhub.slugs import is_valid_safe_slug  # JupyterHub 6
+
+    if is_valid_safe_slug(server_name) or not handler.settings.get("allow_invalid_named_server_start"):
+        return
+    limit = await handler.get_current_user_named_server_limit()
+    if limit and len(set(user.orm_spawners) - {""}) >= limit:
+        return  # JupyterHub's own refusal follows
+    user._new_orm_spawner(server_name, server_name)
+
+
 def api_routes() -> list[tuple]:
     """JupyterHub's REST API routes (``apihandlers.default_handlers``), to wrap the ones that name a user.
     An authenticator's get_handlers can add routes, not change JupyterHub's: these are put before them."""

@@ -190,6 +190,9 @@ class SpawnLineAPI(SpawnLineHandler):
     async def post(self, user_name, server_name=""):
         if server_name:
             self._check_workspace_request(user_name, server_name)
+            user = self.find_user(user_name)
+            if user is not None:
+                await internals.admit_workspace_name(self, user, server_name)
         try:
             await super().post(user_name, server_name)
         except InLine as place:
@@ -202,6 +205,22 @@ class SpawnLineAPI(SpawnLineHandler):
         except web.HTTPError:
             self._forget_unstarted(user_name, server_name)
             raise
+
+    async def put(self, user_name, server_name=""):
+        # JupyterHub 6 makes a named server without starting it (5 has no PUT: 405): a workspace's is the App's.
+        if server_name:
+            self._check_workspace_request(user_name, server_name)
+        await super().put(user_name, server_name)
+
+    async def patch(self, user_name, server_name=""):
+        # JupyterHub 6 renames a stopped server or sets its options (5 has no PATCH: 405): a workspace
+        # server's, or a rename to a workspace's name, is the App's.
+        body = self.get_json_body() or {}
+        target = body.get("name") if isinstance(body, dict) else None
+        for name in (server_name, target):
+            if name is not None and name != "":
+                self._check_workspace_request(user_name, name if isinstance(name, str) else "")
+        await super().patch(user_name, server_name)
 
     # JupyterHub's own check of the requester's scopes first, as its post does (404 to whoever may not
     # see the person); then, before JupyterHub keeps a row for the name: a workspace's, asked by the App.

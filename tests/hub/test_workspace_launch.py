@@ -13,9 +13,11 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 import requests
+import yaml
 
-from harness.app import APP_REFUSALS, DEMO
+from harness.app import APP_REFUSALS, DEMO, FIXTURES, MockApp
 from harness.hub import HUB_TIER_CONFIG, Hub, own_token
+from harness.net import free_port, random_token
 from harness.wait import wait_until
 
 MIXED = "Mixed.Case+tag@openhexa.test"
@@ -223,6 +225,47 @@ def test_a_person_has_at_most_the_named_server_limit(app, mock_app, tmp_path):
         limited.stop()
 
 
+# Slugs as the App makes them (create_workspace_slug, hexa/workspaces/models.py): a slugified name of up to
+# 63 characters, from a digit when the name starts with one. JupyterHub 6 takes neither as a new server's
+# name (1-30 characters, from a letter); the App names the server by the slug all the same.
+APP_SLUGS = ["2026-malaria-surveillance-northern-provinces-district-teams-a3f", "3-survey"]
+
+
+@pytest.fixture
+def app_slugs_hub(tmp_path):
+    """A mock App where alice edits workspaces named by APP_SLUGS, and its hub."""
+    fixtures = {**FIXTURES, "workspaces": dict(FIXTURES["workspaces"])}
+    fixtures["users"] = [dict(user) for user in FIXTURES["users"]]
+    alice = next(user for user in fixtures["users"] if user["email"] == ALICE)
+    alice["workspaces"] = {**alice["workspaces"], **dict.fromkeys(APP_SLUGS, "editor")}
+    for slug in APP_SLUGS:
+        fixtures["workspaces"][slug] = {"env": {"WORKSPACE_BUCKET_NAME": f"hexa-{slug}"}}
+    (tmp_path / "fixtures.yaml").write_text(yaml.safe_dump(fixtures))
+    port, token = free_port(), random_token()
+    env = {"MOCK_APP_FIXTURES": str(tmp_path / "fixtures.yaml")}
+    app = MockApp.start(tmp_path / "app", hub_url=f"http://127.0.0.1:{port}", hub_api_token=token, env=env)
+    try:
+        hub = Hub.start(app.url, tmp_path / "hub", HUB_TIER_CONFIG, port=port, api_token=token)
+    except BaseException:
+        app.stop()
+        raise
+    yield app, hub
+    hub.stop()
+    app.stop()
+
+
+def test_workspaces_named_as_the_app_names_them_start_and_open(app_slugs_hub):
+    app, hub = app_slugs_hub
+    alice = app.login(*DEMO["alice"])
+    assert alice.get(f"{hub.url}/hub/login", allow_redirects=False, timeout=30).status_code == 302
+    for slug in APP_SLUGS:
+        response = hub.launch_as_app(ALICE, slug, alice)
+        assert response.status_code in (201, 202), response.text
+        hub.wait_ready(ALICE, slug)
+        assert server_env(alice, f"{hub.url}/user/{ALICE}/{slug}/")["WORKSPACE_BUCKET_NAME"] == f"hexa-{slug}"
+    hub.stop_servers(ALICE)
+
+
 @pytest.fixture(scope="module")
 def chart_timing_hub(mock_app, tmp_path_factory):
     """A hub that answers a spawn still under way at once, as the chart's hub configuration sets it
@@ -278,6 +321,30 @@ def test_a_persons_own_request_for_a_workspace_server_is_refused(alice, app, hub
         assert "opened from the OpenHexa App" in response.json()["message"]
     assert hub.server(ALICE, TRIAL) is None and spawner_rows(hub, ALICE) == rows
     assert not [call for call in app.calls() if call["path"] == "/workspaces/credentials/"], "the App was asked"
+
+
+@pytest.mark.parametrize(
+    ("method", "server", "body"),
+    [
+        ("PUT", TRIAL, {"user_options": {"profile": "standard"}}),
+        ("PATCH", TRIAL, {"user_options": {"profile": "standard"}}),
+        ("PATCH", "", {"name": TRIAL}),
+    ],
+    ids=["create", "set-options", "rename-default-to-a-workspace"],
+)
+def test_a_persons_own_server_edits_cannot_make_a_workspace_server(alice, app, hub, method, server, body):
+    """JupyterHub 6's PUT (a named server made, not started) and PATCH (a stopped server's options or name):
+    a person making a workspace's server, or its options, for the App to start later; JupyterHub 5 has neither."""
+    token = own_token(hub.url, alice, ALICE)
+    hub.launch_as_app(ALICE, TRIAL, alice)
+    hub.wait_ready(ALICE, TRIAL)
+    hub.stop_servers(ALICE)
+    rows = spawner_rows(hub, ALICE)
+    path = f"{hub.url}/hub/api/users/{ALICE}/servers/{server}" if server else f"{hub.url}/hub/api/users/{ALICE}/server"
+    response = requests.request(method, path, json=body, headers={"Authorization": f"token {token}"}, timeout=60)
+    assert response.status_code == 403, response.text
+    assert "opened from the OpenHexa App" in response.json()["message"]
+    assert spawner_rows(hub, ALICE) == rows
 
 
 @pytest.mark.parametrize("ask", ["rest-api", "spawn-page"])

@@ -6,6 +6,7 @@ removes, renames or stops setting one fails here, naming it, before a hub runs i
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from types import SimpleNamespace
 
@@ -112,3 +113,54 @@ def test_spawner_instance_dict():
 def test_spawner_orm_row():
     assert "orm_spawner" in spawner.Spawner.class_trait_names(), "Spawner.orm_spawner is gone"
     assert hasattr(orm.Spawner, "server") and hasattr(orm.Spawner, "user"), "orm.Spawner has no server or user"
+
+
+def test_user_new_orm_spawner_and_the_named_server_rule():
+    """JupyterHub 6 refuses a new named server that is not its safe slug, but starts one whose row exists (as
+    allow_existing_invalid_named_servers="allow-start" says): admit_workspace_name adds the row with
+    ``User._new_orm_spawner``. JupyterHub 5 has no such rule; nothing to admit."""
+    from jupyterhub.user import User
+
+    if version_info[0] < 6:
+        assert "is_valid_safe_slug" not in source(base.BaseHandler), "JupyterHub 5 has a named-server rule now"
+        return
+    from jupyterhub.slugs import is_valid_safe_slug
+
+    assert not is_valid_safe_slug("2026-x") and not is_valid_safe_slug("x" * 31), "the rule changed: review it"
+    check = source(base.BaseHandler._check_named_server_request)
+    assert "if server_name not in user.orm_spawners:" in check, "the rule is no longer for new names only"
+    assert "allow_invalid_named_server_start" in check, "the setting of allow_existing_invalid_named_servers is gone"
+    assert list(inspect.signature(User._new_orm_spawner).parameters) == ["self", "server_name", "server_displayname"], (
+        "User._new_orm_spawner changed"
+    )
+
+
+def test_admit_workspace_name_adds_the_row_jupyterhub6_needs():
+    rows: list[tuple[str, str]] = []
+
+    class Handler:
+        settings = {"allow_invalid_named_server_start": True}
+        limit = 0
+
+        async def get_current_user_named_server_limit(self):
+            return self.limit
+
+    def admit(name):
+        asyncio.run(internals.admit_workspace_name(handler, user, name))
+
+    user = SimpleNamespace(
+        orm_spawners={"": object()}, _new_orm_spawner=lambda name, display: rows.append((name, display))
+    )
+    handler = Handler()
+    admit("survey-trial")  # JupyterHub 6 takes it as it is
+    assert rows == []
+    admit("2026-malaria")
+    assert rows == ([] if version_info[0] < 6 else [("2026-malaria", "2026-malaria")])
+    rows.clear()
+    handler.limit = 1
+    user.orm_spawners["other"] = object()
+    admit("2026-malaria")  # over the limit: JupyterHub's own refusal follows
+    handler.settings = {"allow_invalid_named_server_start": False}
+    handler.limit = 0
+    admit("2026-malaria")  # the hub refuses such names (allow_existing_invalid_named_servers)
+    assert rows == []
