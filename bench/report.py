@@ -187,7 +187,10 @@ def spawn_limit_lines(line: dict | None) -> list[str]:
 
 def render(results: dict, chart: str | None = None) -> str:
     parts = results.get("parts", {})
-    lines = ["# Benchmark results", "", *meta_lines(results.get("meta", {}))]
+    if results.get("meta", {}).get("baseline"):  # bench/baseline.py: each part from a run of its own
+        lines = ["# Benchmark baselines", "", "Each part as measured in the run BENCHMARKS.md takes as reference.", ""]
+    else:
+        lines = ["# Benchmark results", "", *meta_lines(results.get("meta", {}))]
     renderers = {
         "build": build_lines,
         "release": release_lines,
@@ -197,7 +200,10 @@ def render(results: dict, chart: str | None = None) -> str:
     }
     for name, renderer in renderers.items():
         if isinstance(parts.get(name), dict) and "error" not in parts[name]:
-            lines += renderer(parts[name])
+            section = renderer(parts[name])
+            if "run" in parts[name]:
+                section[2:2] = meta_lines(parts[name]["run"])
+            lines += section
     for name, part in parts.items():
         if isinstance(part, dict) and "error" in part:
             lines += [f"## {name}: did not finish", "", f"`{part['error']}`", ""]

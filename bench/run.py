@@ -1,4 +1,4 @@
-"""Run the benchmark's parts and write bench/results/<date>-<commit>.json, latest.json and latest.md.
+"""Run the benchmark's parts; write bench/results/latest.json and latest.md, and the run, dated, by its logs.
 
 Parts (``--parts`` or ``BENCH_PARTS``, comma-separated; all by default, in this order):
 
@@ -124,13 +124,15 @@ def keep_logs(folder: Path, destination: Path) -> None:
             shutil.copy(path, destination / path.name)
 
 
-def write_results(results: dict, folder: Path, stem: str) -> None:
+def write_results(results: dict, folder: Path, logs: Path) -> None:
+    """``latest.*`` in ``folder`` (bench/results/, committed), and ``results.*`` beside the run's logs (not:
+    ``python -m bench.baseline`` keeps a part of it as that part's baseline)."""
     from bench import report
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in (stem, "latest"):
-        (folder / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
-        for path in report.write(results, folder, name):
+    for where, name in ((folder, "latest"), (logs, "results")):
+        where.mkdir(parents=True, exist_ok=True)
+        (where / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+        for path in report.write(results, where, name):
             log(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
 
 
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         parts = run_parts(args, work, logs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_results({"meta": meta, "parts": parts}, args.results, stem)
+    write_results({"meta": meta, "parts": parts}, args.results, logs)
     log(f"logs in {logs.relative_to(ROOT)}")
     return 0
 

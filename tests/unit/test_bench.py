@@ -199,3 +199,32 @@ def test_bench_people_may_all_open_the_bench_workspace(tmp_path):
     state = State.load(stack.write_fixtures(tmp_path / "fixtures.yaml", stack.bench_people(3, "load")))
     assert [u.may_launch(stack.WORKSPACE) for u in state.users.values()] == [True] * 3
     assert state.workspaces[stack.WORKSPACE].env["WORKSPACE_BUCKET_NAME"]
+
+
+def test_a_baseline_keeps_each_part_with_its_own_runs_meta_and_renders_it():
+    from bench import baseline
+
+    meta = {"date": "2026-11-26T00:00:00+00:00", "commit": "0123456789abcdef", "host": {"cores": 2}, "params": {}}
+    older = {"meta": meta, "parts": {"load": load_part()}}
+    newer = {"meta": {**meta, "commit": "fedcba9876543210"}, "parts": {"auth": {"error": "RuntimeError: no hub"}}}
+    kept = baseline.keep(older, ["load"], {})
+    assert kept["parts"]["load"]["run"]["commit"] == "0123456789abcdef"
+    with pytest.raises(ValueError, match="no finished 'auth' part"):
+        baseline.keep(newer, ["auth"], kept)
+    text = report.render(kept)
+    assert text.startswith("# Benchmark baselines")
+    assert "deadline 60 s)\n\nMeasured 2026-11-26T00:00:00+00:00 on commit `0123456789ab`" in text
+
+
+def test_a_run_writes_latest_to_the_results_and_the_dated_run_beside_its_logs(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "write", lambda results, folder, stem: [folder / f"{stem}.md"])
+    run.write_results({"meta": {}, "parts": {}}, tmp_path / "results", tmp_path / "logs")
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["latest.json"]
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["results.json"]
+
+
+def test_the_committed_results_are_the_latest_run_and_the_baselines_only():
+    from harness import ROOT
+
+    names = {path.name.split(".")[0].removesuffix("-load") for path in (ROOT / "bench" / "results").iterdir()}
+    assert names == {"latest", "baseline"}, "older runs stay in artifacts/bench/, not in the tree"
