@@ -96,7 +96,7 @@ class AppLogoutHandler(LogoutHandler):
             self.clear_login_cookie()
             return
         await self.stop_all_servers(user)
-        self._backend_logout_cleanup(user.name)
+        internals.logout_cleanup(self, user.name)
         self.authenticator.forget_sessions(user, self.db)
 
     async def _user_from_app_cookies(self):

@@ -46,6 +46,13 @@ def token_authenticated(handler) -> bool:
     return bool(handler._token_authenticated)
 
 
+def logout_cleanup(handler, name: str) -> None:
+    """What JupyterHub's own logout does once servers are stopped: ``LogoutHandler._backend_logout_cleanup``
+    (its log line, the hub's cookies cleared, and on 5 its logout counter). Ours replaces
+    ``default_handle_logout`` (the person may come with App cookies only) and ends the same way."""
+    handler._backend_logout_cleanup(name)
+
+
 def check_again_next_request(user) -> None:
     """Have JupyterHub call refresh_user again on the person's next request, whichever browser sends it.
 

@@ -50,6 +50,16 @@ def test_handler_token_authenticated():
     assert internals.token_authenticated(SimpleNamespace(_token_authenticated=True)) is True
 
 
+def test_logout_handler_backend_logout_cleanup():
+    from jupyterhub.handlers.login import LogoutHandler
+
+    cleanup = source(LogoutHandler._backend_logout_cleanup)
+    assert "self.clear_login_cookie()" in cleanup, "LogoutHandler._backend_logout_cleanup no longer clears cookies"
+    assert "_backend_logout_cleanup(user.name)" in source(LogoutHandler.default_handle_logout), (
+        "JupyterHub's own logout no longer ends with _backend_logout_cleanup"
+    )
+
+
 def test_user_auth_refreshed():
     assert "user._auth_refreshed" in source(base.BaseHandler.refresh_auth), (
         "BaseHandler.refresh_auth no longer skips by User._auth_refreshed: check_again_next_request does nothing"
