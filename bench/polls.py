@@ -70,6 +70,36 @@ def report(ours: list[float], plain: list[float], **meta) -> dict:
     }
 
 
+def run(work: Path, log=print, users: int = 100, polls: int = 1000, batches: int = 5) -> dict:
+    """The ``polls`` part of ``python -m bench``: the two hubs started in ``work``, the figures of the run."""
+    work.mkdir(parents=True, exist_ok=True)
+    token, port = random_token(), free_port()
+    app = MockApp.start(work / "app", hub_url=f"http://127.0.0.1:{port}", hub_api_token=token)
+    hubs: dict[str, Hub] = {}
+    try:
+        hubs["ours"] = Hub.start(
+            app.url, work / "ours", HUB_TIER_CONFIG, {"CHART_VALUES": str(CHART_VALUES)}, port=port, api_token=token
+        )
+        hubs["plain"] = Hub.start(app.url, work / "plain", PLAIN_CONFIG)
+        names = people(users)
+        for hub in hubs.values():
+            for name in names:
+                assert hub.api("POST", f"/users/{quote(name, safe='')}").status_code in (201, 409)
+        figures: dict[str, list[float]] = {"ours": [], "plain": []}
+        sessions = {kind: requests.Session() for kind in hubs}
+        for kind, hub in hubs.items():  # warm up: every person looked up once
+            poll_batch(hub, sessions[kind], names, len(names))
+        for _ in range(batches):
+            for kind, hub in hubs.items():
+                figures[kind].append(poll_batch(hub, sessions[kind], names, polls))
+                log(f"{kind}: {figures[kind][-1]:.3f} ms of hub CPU per poll")
+    finally:
+        for hub in hubs.values():
+            hub.stop()
+        app.stop()
+    return report(figures["ours"], figures["plain"], jupyterhub=jupyterhub_version, users=users, polls_per_batch=polls)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100)
@@ -79,39 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     (ROOT / "artifacts" / "bench").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="polls-", dir=ROOT / "artifacts" / "bench"))
-    token, port = random_token(), free_port()
-    app = MockApp.start(work / "app", hub_url=f"http://127.0.0.1:{port}", hub_api_token=token)
-    hubs: dict[str, Hub] = {}
-    try:
-        hubs["ours"] = Hub.start(
-            app.url, work / "ours", HUB_TIER_CONFIG, {"CHART_VALUES": str(CHART_VALUES)}, port=port, api_token=token
-        )
-        hubs["plain"] = Hub.start(app.url, work / "plain", PLAIN_CONFIG)
-        names = people(args.users)
-        for hub in hubs.values():
-            for name in names:
-                assert hub.api("POST", f"/users/{quote(name, safe='')}").status_code in (201, 409)
-        figures: dict[str, list[float]] = {"ours": [], "plain": []}
-        sessions = {kind: requests.Session() for kind in hubs}
-        for kind, hub in hubs.items():  # warm up: every person loaded once
-            poll_batch(hub, sessions[kind], names, len(names))
-        for _ in range(args.batches):
-            for kind, hub in hubs.items():
-                figures[kind].append(poll_batch(hub, sessions[kind], names, args.polls))
-                print(f"{kind}: {figures[kind][-1]:.3f} ms of hub CPU per poll", flush=True)
-    finally:
-        for hub in hubs.values():
-            hub.stop()
-        app.stop()
-    result = report(
-        figures["ours"],
-        figures["plain"],
-        date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        jupyterhub=jupyterhub_version,
-        users=args.users,
-        polls_per_batch=args.polls,
-        logs=str(work.relative_to(ROOT)),
-    )
+    result = run(work, lambda line: print(line, flush=True), args.users, args.polls, args.batches)
+    result = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **result, "logs": str(work)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if "median" in k or "over" in k}))

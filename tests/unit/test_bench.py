@@ -38,7 +38,7 @@ def test_a_timed_command_reads_the_bold_markers_and_keeps_its_output(tmp_path):
 def test_unknown_parts_are_refused_with_the_known_ones(capsys):
     with pytest.raises(SystemExit):
         run.parse_args(["--parts", "user,speed"])
-    assert "unknown part(s) speed: use build, release, user, auth, load" in capsys.readouterr().err
+    assert "unknown part(s) speed: use build, release, user, auth, load, polls" in capsys.readouterr().err
 
 
 def test_a_broken_part_is_recorded_and_the_next_still_runs(tmp_path, monkeypatch):
@@ -240,3 +240,5 @@ def test_the_poll_cost_reads_a_processs_cpu_time_and_reports_medians():
     assert figures["ours_median_ms"] == 1.5 and figures["plain_median_ms"] == 3.0
     assert figures["ours_over_plain"] == 0.5 and figures["users"] == 100
     assert polls.people(2) == ["person000@bench.openhexa.test", "person001@bench.openhexa.test"]
+    lines = report.polls_lines({**figures, "polls_per_batch": 1000, "jupyterhub": "5.5.4"})
+    assert "| ours | 1.5 ms | 1.5, 1.0, 2.0 |" in lines and "Ours/plain: 0.5." in lines
