@@ -2,11 +2,12 @@
 
 The App asks the hub every second, for each person waiting for a server, ``GET /hub/api/users/<email>``
 with its service token. This starts two hubs of the JupyterHub installed: ours (the hub tier's
-configuration, with the mock App) and plain JupyterHub (bench/plain_hub_config.py: the same service,
-token setting and role, no OpenHexa code), creates ``--users`` people in each, then polls each hub in
-turn, ``--batches`` batches of ``--polls`` polls, cycling through the people. A batch's figure is the
-hub process's CPU time (user + system, /proc/<pid>/stat) over the batch, divided by its polls: the
-hub's cost, whatever else the machine does. Medians of the batches, and ours/plain, go to ``--out``.
+configuration, with the mock App, logging at INFO as production does) and plain JupyterHub
+(bench/plain_hub_config.py: the same service, token setting and role, no OpenHexa code), creates
+``--users`` people in each, then polls each hub in turn, ``--batches`` batches of ``--polls`` polls,
+cycling through the people. A batch's figure is the hub process's CPU time (user + system,
+/proc/<pid>/stat) over the batch, divided by its polls: the hub's cost, whatever else the machine
+does. Medians of the batches, and ours/plain, go to ``--out``.
 """
 
 from __future__ import annotations
@@ -78,7 +79,13 @@ def run(work: Path, log=print, users: int = 100, polls: int = 1000, batches: int
     hubs: dict[str, Hub] = {}
     try:
         hubs["ours"] = Hub.start(
-            app.url, work / "ours", HUB_TIER_CONFIG, {"CHART_VALUES": str(CHART_VALUES)}, port=port, api_token=token
+            app.url,
+            work / "ours",
+            HUB_TIER_CONFIG,
+            {"CHART_VALUES": str(CHART_VALUES)},
+            port=port,
+            api_token=token,
+            extra_args=["--JupyterHub.log_level=INFO"],  # as production and the peer log; the tier's is DEBUG
         )
         hubs["plain"] = Hub.start(app.url, work / "plain", PLAIN_CONFIG)
         names = people(users)
