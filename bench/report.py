@@ -109,6 +109,19 @@ def auth_lines(part: dict) -> list[str]:
     return [*lines, ""]
 
 
+def polls_lines(part: dict) -> list[str]:
+    lines = table(
+        f"The App's polls ({part['users']} people, {part['polls_per_batch']} polls a batch, JupyterHub "
+        f"{part['jupyterhub']})",
+        ["hub", "hub CPU per poll, median", "batches"],
+        [
+            ["ours", fmt(part["ours_median_ms"], "ms"), ", ".join(map(str, part["ours_ms_per_poll"]))],
+            ["plain JupyterHub", fmt(part["plain_median_ms"], "ms"), ", ".join(map(str, part["plain_ms_per_poll"]))],
+        ],
+    )
+    return [*lines, "", f"Ours/plain: {part['ours_over_plain']}.", ""]
+
+
 def load_lines(part: dict, chart: str | None) -> list[str]:
     rows = [
         [key.removeprefix("time_to_").replace("_", " "), *(fmt(part[key].get(k)) for k in ("p50", "p95", "max"))]
@@ -197,6 +210,7 @@ def render(results: dict, chart: str | None = None) -> str:
         "user": user_lines,
         "auth": auth_lines,
         "load": lambda part: load_lines(part, chart),
+        "polls": polls_lines,
     }
     for name, renderer in renderers.items():
         if isinstance(parts.get(name), dict) and "error" not in parts[name]:

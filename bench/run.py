@@ -7,6 +7,7 @@ Parts (``--parts`` or ``BENCH_PARTS``, comma-separated; all by default, in this 
 - ``user``: one person ``REPEAT`` times: login, spawn to ready, JupyterLab drawn, first cell.
 - ``auth``: hub logins per second at 1, 8 and 32 concurrent clients.
 - ``load``: ``USERS`` people at once, each logging in, spawning, running code, stopping.
+- ``polls``: the hub's CPU time per App poll of a person (``GET /hub/api/users/<email>``), beside plain JupyterHub.
 
 Nothing here fails on a target: a part that breaks is recorded with its error and the next runs.
 Logs of every command and hub go to artifacts/bench/<date>-<commit>/.
@@ -32,7 +33,7 @@ from harness import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 ARTIFACTS = ROOT / "artifacts" / "bench"
-PARTS = ("build", "release", "user", "auth", "load")
+PARTS = ("build", "release", "user", "auth", "load", "polls")
 
 
 def log(message: str) -> None:
@@ -86,7 +87,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def part_runners(args: argparse.Namespace, work: Path, logs: Path) -> dict[str, Callable[[], dict]]:
-    from bench import auth, build, load, release, user
+    from bench import auth, build, load, polls, release, user
 
     return {
         "build": lambda: build.run(logs, log),
@@ -94,6 +95,7 @@ def part_runners(args: argparse.Namespace, work: Path, logs: Path) -> dict[str, 
         "user": lambda: user.run(work / "user", args.image, args.repeat, log),
         "auth": lambda: auth.run(work / "auth", args.image, args.levels, args.logins, log),
         "load": lambda: load.run(work / "load", args.image, args.users, args.deadline, log),
+        "polls": lambda: polls.run(work / "polls", log),
     }
 
 

@@ -10,6 +10,8 @@
 - Every spawn (``POST /hub/api/users/<name>/server[s/<workspace>]``, the App's
   ``launchNotebookServer`` among them, and ``/hub/spawn/...``): through the spawn line
   (``spawn_line.py``); a workspace server only at the App's request.
+- ``GET /hub/api/users/<name>``, which the App asks every second for each person waiting for a
+  server: the person found in the hub's memory, not by a query of the database.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import asyncio
 import contextlib
 from urllib.parse import urlsplit
 
-from jupyterhub import apihandlers
+from jupyterhub import apihandlers, orm
 from jupyterhub.handlers import BaseHandler, LogoutHandler, pages
 from jupyterhub.handlers.base import UserUrlHandler
 from jupyterhub.utils import url_escape_path, url_path_join
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 from tornado import web
 
 from . import internals
@@ -149,6 +153,43 @@ class CanonicalUserNameAPI:
         await super().prepare()
 
 
+USER_IDS = "openhexa_user_ids"  # in the application's settings: each name found once, to its row's id
+
+
+class UserFromMemory:
+    """Mixed into the REST API's user handler: ``GET /hub/api/users/<name>`` finds the person in memory.
+
+    JupyterHub's ``find_user`` queries the database on every request (``orm.User.find``, which loads the
+    person's roles, groups and shares again), to return the object it already holds in memory: the
+    session's one row object per id, wrapped by the hub's ``users``. That query was most of the hub's time
+    on the App's poll. Here a name JupyterHub found once is kept with its row's id; the next GET takes the
+    row from the session by id (``Session.get``: no query while the row is loaded) and serves it only when
+    it still has that name and is still in the database as the session sees it. A person renamed, deleted,
+    or a row whose id now belongs to someone else: JupyterHub's own lookup, as at the first request. Every
+    change of a person goes through this same session (JupyterHub's one writer), so what is served is
+    what JupyterHub's own lookup would return. Other methods (POST, PATCH, DELETE) look up as JupyterHub
+    does.
+    """
+
+    def find_user(self, name):
+        if self.request.method != "GET":
+            return super().find_user(name)
+        ids = self.settings.setdefault(USER_IDS, {})
+        user_id = ids.get(name)
+        if user_id is not None:
+            try:
+                row = self.db.get(orm.User, user_id)
+                if row is not None and row.name == name and inspect(row).persistent:
+                    return self.users[row]
+            except SQLAlchemyError:  # a row gone since (ObjectDeletedError): JupyterHub's own lookup says so
+                pass
+            ids.pop(name, None)
+        user = super().find_user(name)
+        if user is not None:
+            ids[name] = user.id
+        return user
+
+
 def canonical_api_handlers() -> list[tuple[str, type]]:
     """Every REST API route that names a user, with the name made canonical first; the server routes
     through the spawn line."""
@@ -158,6 +199,8 @@ def canonical_api_handlers() -> list[tuple[str, type]]:
             mixins = (CanonicalUserNameAPI,)
             if issubclass(handler, apihandlers.users.UserServerAPIHandler):
                 mixins += (SpawnLineAPI,)
+            if handler is apihandlers.users.UserAPIHandler:
+                mixins += (UserFromMemory,)
             wrapped = type(handler.__name__, (*mixins, handler), {})
             routes.append((pattern, wrapped, *rest))
     return routes

@@ -38,7 +38,7 @@ def test_a_timed_command_reads_the_bold_markers_and_keeps_its_output(tmp_path):
 def test_unknown_parts_are_refused_with_the_known_ones(capsys):
     with pytest.raises(SystemExit):
         run.parse_args(["--parts", "user,speed"])
-    assert "unknown part(s) speed: use build, release, user, auth, load" in capsys.readouterr().err
+    assert "unknown part(s) speed: use build, release, user, auth, load, polls" in capsys.readouterr().err
 
 
 def test_a_broken_part_is_recorded_and_the_next_still_runs(tmp_path, monkeypatch):
@@ -228,3 +228,17 @@ def test_the_committed_results_are_the_latest_run_and_the_baselines_only():
 
     names = {path.name.split(".")[0].removesuffix("-load") for path in (ROOT / "bench" / "results").iterdir()}
     assert names == {"latest", "baseline"}, "older runs stay in artifacts/bench/, not in the tree"
+
+
+def test_the_poll_cost_reads_a_processs_cpu_time_and_reports_medians():
+    from bench import polls
+
+    # /proc/<pid>/stat: the name in parentheses may hold spaces; utime and stime are fields 14 and 15.
+    stat = "42 (python -m x) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 100 0 0"
+    assert polls.cpu_seconds(stat) == 300 / polls.CLOCK_TICKS
+    figures = polls.report([1.5, 1.0, 2.0], [3.0, 4.0, 2.5], users=100)
+    assert figures["ours_median_ms"] == 1.5 and figures["plain_median_ms"] == 3.0
+    assert figures["ours_over_plain"] == 0.5 and figures["users"] == 100
+    assert polls.people(2) == ["person000@bench.openhexa.test", "person001@bench.openhexa.test"]
+    lines = report.polls_lines({**figures, "polls_per_batch": 1000, "jupyterhub": "5.5.4"})
+    assert "| ours | 1.5 ms | 1.5, 1.0, 2.0 |" in lines and "Ours/plain: 0.5." in lines

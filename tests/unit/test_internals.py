@@ -174,3 +174,29 @@ def test_admit_workspace_name_adds_the_row_jupyterhub6_needs():
     handler.limit = 0
     admit("2026-malaria")  # the hub refuses such names (allow_existing_invalid_named_servers)
     assert rows == []
+
+
+def test_the_user_handlers_lookup_that_user_from_memory_replaces():
+    """Not an internal: handlers.UserFromMemory overrides ``BaseHandler.find_user`` on the REST API's user
+    handler, taking the row from the session by id instead of querying by name. That returns what
+    JupyterHub's lookup returns only while JupyterHub looks up, renames and deletes a person as here."""
+    from jupyterhub.user import UserDict
+
+    assert "self.find_user(user_name)" in source(apihandlers.users.UserAPIHandler.get), (
+        "UserAPIHandler.get no longer looks the person up with find_user: UserFromMemory does nothing"
+    )
+    find = source(base.BaseHandler.find_user)
+    assert "orm.User.find(" in find and "self._user_from_orm(orm_user)" in find, (
+        "BaseHandler.find_user no longer wraps orm.User.find's row: review UserFromMemory"
+    )
+    assert "return self.users[orm_user]" in source(base.BaseHandler._user_from_orm), (
+        "BaseHandler._user_from_orm no longer wraps the row with the hub's users"
+    )
+    assert "cls.name == name" in source(orm.User.find), "orm.User.find no longer finds by name"
+    assert "setattr(user, key, value)" in source(apihandlers.users.UserAPIHandler.patch), (
+        "UserAPIHandler.patch no longer renames the person's row object: a row taken from memory may be stale"
+    )
+    delete = source(UserDict.delete)
+    assert "self.db.delete(user)" in delete and "self.db.commit()" in delete, (
+        "UserDict.delete no longer deletes the row through the session: a row taken from memory may be stale"
+    )
