@@ -1,0 +1,150 @@
+"""``python -m bench.start``: what a workspace server's start costs, beside the plain base image.
+
+Each run starts a container as a spawner would (the image's CMD, the hub's JUPYTERHUB_* variables,
+a stand-in for the hub's API, ``--network host``), polls ``/user/<name>/api`` until it answers 200,
+then reads the CPU time of every process the container ran so far from its cgroup (v1 cpuacct or
+v2 cpu.stat). Figures per run: ``cpu_s`` (container start to /api) and ``wall_s`` (from just before
+``docker run`` to the 200). The images alternate run by run, so both see the same machine.
+
+    python -m bench.start [--runs 10] [--image IMAGE ...] [--out FILE]
+
+Default images: ``$NOTEBOOK_IMAGE`` (blsq/openhexa-base-notebook:$TAG) and the base it was built on
+(its ``org.openhexa.base`` label). Writes JSON (every run, medians, ratios) to ``--out`` or stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from harness.net import StandInServer, free_port
+
+USER = "alice"
+
+
+def cpu_usec(container_id: str) -> int:
+    """The container's CPU time so far, in microseconds, from its cgroup (v2 or v1, systemd or cgroupfs)."""
+    v2 = [
+        Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat"),
+        Path(f"/sys/fs/cgroup/docker/{container_id}/cpu.stat"),
+    ]
+    for path in v2:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                name, value = line.split()
+                if name == "usage_usec":
+                    return int(value)
+    v1 = [
+        Path(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage"),
+        Path(f"/sys/fs/cgroup/cpuacct/system.slice/docker-{container_id}.scope/cpuacct.usage"),
+    ]
+    for path in v1:
+        if path.exists():
+            return int(path.read_text()) // 1000
+    raise RuntimeError(f"no cgroup CPU figures found for {container_id}")
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def one_run(image: str, hub_api: str, timeout: float = 60, docker_args: tuple = ()) -> dict:
+    port = free_port()
+    env = {
+        "JUPYTERHUB_API_TOKEN": "bench-token",
+        "JUPYTERHUB_API_URL": hub_api,
+        "JUPYTERHUB_CLIENT_ID": f"jupyterhub-user-{USER}",
+        "JUPYTERHUB_USER": USER,
+        "JUPYTERHUB_SERVICE_PREFIX": f"/user/{USER}/",
+        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}/user/{USER}/",
+    }
+    args = ["docker", "run", "-d", "--network", "host"]
+    for name, value in env.items():
+        args += ["-e", f"{name}={value}"]
+    args += docker_args
+    url = f"http://127.0.0.1:{port}/user/{USER}/api"
+    started = time.monotonic()
+    container_id = subprocess.run([*args, image], check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        while not answers(url):
+            if time.monotonic() - started > timeout:
+                logs = subprocess.run(["docker", "logs", container_id], capture_output=True, text=True)
+                raise RuntimeError(f"{image}: no /api within {timeout}s:\n{(logs.stdout + logs.stderr)[-3000:]}")
+            time.sleep(0.02)
+        wall = time.monotonic() - started
+        cpu = cpu_usec(container_id) / 1e6
+    finally:
+        subprocess.run(["docker", "rm", "-f", container_id], check=False, capture_output=True)
+    return {"cpu_s": round(cpu, 3), "wall_s": round(wall, 3)}
+
+
+def default_images() -> list[str]:
+    image = os.environ.get("NOTEBOOK_IMAGE") or f"blsq/openhexa-base-notebook:{os.environ.get('TAG', 'dev')}"
+    base = subprocess.run(
+        ["docker", "image", "inspect", "-f", '{{index .Config.Labels "org.openhexa.base"}}', image],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return [image, base]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--image", action="append", help="an image to measure (repeat); default: ours and its base")
+    parser.add_argument("--out", help="write the JSON here (default: stdout)")
+    parser.add_argument("--docker-arg", action="append", default=[], help="an extra `docker run` argument (repeat)")
+    options = parser.parse_args(argv)
+    images = options.image or default_images()
+    version = {"X-JupyterHub-Version": "5.5.4"}
+    runs: dict[str, list[dict]] = {image: [] for image in images}
+    with StandInServer(lambda request: (200, version, {"version": "5.5.4"})) as hub:
+        for image in images:  # a first, unmeasured start of each: page cache and layers warm
+            one_run(image, f"{hub.url}/hub/api", docker_args=tuple(options.docker_arg))
+        for index in range(options.runs):
+            for image in images if index % 2 == 0 else reversed(images):
+                runs[image].append(one_run(image, f"{hub.url}/hub/api", docker_args=tuple(options.docker_arg)))
+                print(f"{index + 1:2} {image}: {runs[image][-1]}", file=sys.stderr)
+    result = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "runs": options.runs,
+        "images": {
+            image: {
+                "cpu_s_median": round(statistics.median(r["cpu_s"] for r in rs), 3),
+                "wall_s_median": round(statistics.median(r["wall_s"] for r in rs), 3),
+                "runs": rs,
+            }
+            for image, rs in runs.items()
+        },
+    }
+    if len(images) == 2:
+        ours, base = (result["images"][image] for image in images)
+        result["ratio_to_base"] = {
+            "cpu": round(ours["cpu_s_median"] / base["cpu_s_median"], 2),
+            "wall": round(ours["wall_s_median"] / base["wall_s_median"], 2),
+        }
+    text = json.dumps(result, indent=2)
+    if options.out:
+        Path(options.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(options.out).write_text(text + "\n")
+    print(json.dumps({image: {k: v for k, v in f.items() if k != "runs"} for image, f in result["images"].items()}))
+    if "ratio_to_base" in result:
+        print(json.dumps(result["ratio_to_base"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
