@@ -3,7 +3,9 @@
 # git extension is on only when the App sends GIT_EXTENSION_ENABLED=true (in any
 # case: true, True, TRUE). Otherwise (unset, false, anything else) the Jupyter
 # config folder that turns it off, both its lab page config and its server
-# extension, goes first on JUPYTER_CONFIG_PATH, for this server and all it starts
+# extension, and nbdime's too (installed for its notebook diffs; importing nbdime's
+# server extension, GitPython with it, was a quarter of a server start's CPU),
+# goes first on JUPYTER_CONFIG_PATH, for this server and all it starts
 # (terminals, kernels). Nothing is written, in the home folder or elsewhere, so
 # each start decides afresh, even with a home folder kept from a start before.
 

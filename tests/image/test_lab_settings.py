@@ -21,6 +21,8 @@ from harness.net import StandInServer, free_port
 from harness.wait import wait_until
 
 GIT_LAB_EXTENSION = "@jupyterlab/git"
+# nbdime, which the image has for the git extension (its diffs), follows it.
+NBDIME_LAB_EXTENSION = "nbdime-jupyterlab"
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 PERSON_TOKEN = "alices-token"  # what the hub stand-in says is alice's
 ACCESS = "access:servers!server=alice/"
@@ -102,6 +104,12 @@ class Lab:
         assert status in (200, 404), f"/git/settings answered {status}"
         return status == 200
 
+    def nbdime_server_extension_answers(self) -> bool:
+        """Whether nbdime's server extension handlers are there (its diff tool page answers)."""
+        status = self.get("/nbdime/difftool").status_code
+        assert status in (200, 404), f"/nbdime/difftool answered {status}"
+        return status == 200
+
     def run_as_a_terminal_would(self, command: list[str]) -> str:
         """``command`` in the container with the server's environment, as its terminals get it."""
         environ = self.notebook.exec(self.container, ["python", "-c", SERVER_ENVIRON])
@@ -139,9 +147,12 @@ def test_the_git_extension_is_on_only_when_the_app_says_true(notebook, hub_api, 
     )
     assert (GIT_LAB_EXTENSION not in config["disabledExtensions"]) is on, config["disabledExtensions"]
     assert lab.git_server_extension_answers() is on
+    assert (NBDIME_LAB_EXTENSION not in config["disabledExtensions"]) is on, config["disabledExtensions"]
+    assert lab.nbdime_server_extension_answers() is on
 
     labextensions = lab.run_as_a_terminal_would(["jupyter", "labextension", "list"])
     assert lab_extension_state(labextensions, GIT_LAB_EXTENSION) == ("enabled" if on else "disabled"), labextensions
+    assert lab_extension_state(labextensions, NBDIME_LAB_EXTENSION) == ("enabled" if on else "disabled"), labextensions
 
 
 def test_a_kept_home_follows_each_start_not_the_one_before(notebook, hub_api):
