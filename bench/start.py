@@ -4,12 +4,14 @@ Each run starts a container as a spawner would (the image's CMD, the hub's JUPYT
 a stand-in for the hub's API, ``--network host``), polls ``/user/<name>/api`` until it answers 200,
 then reads the CPU time of every process the container ran so far from its cgroup (v1 cpuacct or
 v2 cpu.stat). Figures per run: ``cpu_s`` (container start to /api) and ``wall_s`` (from just before
-``docker run`` to the 200). The images alternate run by run, so both see the same machine.
+``docker run`` to the 200). The images take turns run by run (the order reversed every other run),
+so all see the same machine.
 
     python -m bench.start [--runs 10] [--image IMAGE ...] [--out FILE]
 
 Default images: ``$NOTEBOOK_IMAGE`` (blsq/openhexa-base-notebook:$TAG) and the base it was built on
-(its ``org.openhexa.base`` label). Writes JSON (every run, medians, ratios) to ``--out`` or stdout.
+(its ``org.openhexa.base`` label); the second image is the one the others' ratios are to. Writes
+JSON (every run, medians, ratios) to ``--out`` and the medians and ratios to stdout.
 """
 
 from __future__ import annotations
@@ -130,11 +132,15 @@ def main(argv: list[str] | None = None) -> int:
             for image, rs in runs.items()
         },
     }
-    if len(images) == 2:
-        ours, base = (result["images"][image] for image in images)
+    if len(images) >= 2:  # each other image's medians over the second's (by default, the base)
+        base = result["images"][images[1]]
         result["ratio_to_base"] = {
-            "cpu": round(ours["cpu_s_median"] / base["cpu_s_median"], 2),
-            "wall": round(ours["wall_s_median"] / base["wall_s_median"], 2),
+            image: {
+                "cpu": round(result["images"][image]["cpu_s_median"] / base["cpu_s_median"], 2),
+                "wall": round(result["images"][image]["wall_s_median"] / base["wall_s_median"], 2),
+            }
+            for image in images
+            if image != images[1]
         }
     text = json.dumps(result, indent=2)
     if options.out:
