@@ -6,6 +6,7 @@ import contextlib
 import http.server
 import json
 import os
+import random
 import secrets
 import socket
 import threading
@@ -44,13 +45,47 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
+def ephemeral_ports() -> tuple[int, int]:
+    """Linux's ephemeral range: where the kernel picks the source port of every outgoing connection and
+    the port of every bind to port 0."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+HANDED_OUT: set[int] = set()  # every port free_ports gave in this process
+
+
 def free_ports(count: int) -> list[int]:
-    """``count`` different TCP ports on 127.0.0.1 that nothing listens on right now."""
+    """``count`` different TCP ports on 127.0.0.1 that nothing listens on right now, none given before
+    in this process, from below the ephemeral range.
+
+    A port is often listened on well after it is chosen (the hub tier's hub, once the mock App that
+    must know its URL is up). A port from the ephemeral range could meanwhile be the source port of any
+    outgoing connection, or another bind to 0: then the hub's proxy fails with EADDRINUSE.
+    """
+    low = max(1024, ephemeral_ports()[0] - 12000)
+    high = ephemeral_ports()[0] - 1
+    ports: list[int] = []
     with contextlib.ExitStack() as held:  # all held at once, so no two are the same
-        socks = [held.enter_context(socket.socket()) for _ in range(count)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
+        for _ in range(2000):
+            if len(ports) == count:
+                break
+            port = random.randint(low, high)
+            if port in HANDED_OUT or port in ports:
+                continue
+            sock = held.enter_context(socket.socket())
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            ports.append(port)
+    if len(ports) < count:
+        raise RuntimeError(f"no {count} free ports between {low} and {high} on 127.0.0.1")
+    HANDED_OUT.update(ports)
+    return ports
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """The shared harness's own rules, checked without Docker."""
 
+import socket
+
 import pytest
 
 from harness.containers import ExecFailed, TrackedContainer
@@ -30,3 +32,17 @@ def test_a_failed_command_in_a_container_raises_unless_its_status_is_asked_for()
     container = FakeContainer(0, b"")
     tracked.exec(container, ["id"], timeout=7)
     assert container.commands == [["timeout", "7", "id"]]
+
+
+def test_free_ports_are_never_given_twice_and_lie_below_the_ephemeral_range():
+    """A port chosen now and listened on later (the hub tier's hub) must not be the kernel's pick for an
+    outgoing connection or a bind to 0 meanwhile, nor given again by free_port."""
+    from harness import net
+
+    low = net.ephemeral_ports()[0]
+    given = net.free_ports(50) + [net.free_port() for _ in range(50)]
+    assert len(set(given)) == len(given)
+    assert all(1024 <= port < low for port in given)
+    with socket.socket() as kernel_pick:
+        kernel_pick.bind(("127.0.0.1", 0))
+        assert kernel_pick.getsockname()[1] >= low, "the kernel's own picks are where free_port never looks"
