@@ -136,7 +136,11 @@ class Hub(HubServers):
         ]  # fmt: skip
         process = Process.start("hub", args, data_dir / "hub.log", env=env, cwd=data_dir)
         hub = cls(process, f"http://{host}:{port}", token, data_dir)
-        process.wait_ready(f"{hub.url}/hub/api/")
+        try:
+            process.wait_ready(f"{hub.url}/hub/api/")
+        except BaseException:
+            hub.stop()  # a hub that never answered, and its proxy, are not left running
+            raise
         return hub
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
