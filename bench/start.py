@@ -92,6 +92,34 @@ def one_run(image: str, hub_api: str, timeout: float = 60, docker_args: tuple = 
     return {"cpu_s": round(cpu, 3), "wall_s": round(wall, 3)}
 
 
+def summarise(runs: dict[str, list[dict]], count: int) -> dict:
+    """Each image's runs with their medians; each other image's medians over the second image's (by
+    default the base), as ``ratio_to_base``."""
+    images = list(runs)
+    result = {
+        "runs": count,
+        "images": {
+            image: {
+                "cpu_s_median": round(statistics.median(r["cpu_s"] for r in rs), 3),
+                "wall_s_median": round(statistics.median(r["wall_s"] for r in rs), 3),
+                "runs": rs,
+            }
+            for image, rs in runs.items()
+        },
+    }
+    if len(images) >= 2:
+        base = result["images"][images[1]]
+        result["ratio_to_base"] = {
+            image: {
+                "cpu": round(result["images"][image]["cpu_s_median"] / base["cpu_s_median"], 2),
+                "wall": round(result["images"][image]["wall_s_median"] / base["wall_s_median"], 2),
+            }
+            for image in images
+            if image != images[1]
+        }
+    return result
+
+
 def default_images() -> list[str]:
     image = os.environ.get("NOTEBOOK_IMAGE") or f"blsq/openhexa-base-notebook:{os.environ.get('TAG', 'dev')}"
     base = subprocess.run(
@@ -120,28 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             for image in images if index % 2 == 0 else reversed(images):
                 runs[image].append(one_run(image, f"{hub.url}/hub/api", docker_args=tuple(options.docker_arg)))
                 print(f"{index + 1:2} {image}: {runs[image][-1]}", file=sys.stderr)
-    result = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "runs": options.runs,
-        "images": {
-            image: {
-                "cpu_s_median": round(statistics.median(r["cpu_s"] for r in rs), 3),
-                "wall_s_median": round(statistics.median(r["wall_s"] for r in rs), 3),
-                "runs": rs,
-            }
-            for image, rs in runs.items()
-        },
-    }
-    if len(images) >= 2:  # each other image's medians over the second's (by default, the base)
-        base = result["images"][images[1]]
-        result["ratio_to_base"] = {
-            image: {
-                "cpu": round(result["images"][image]["cpu_s_median"] / base["cpu_s_median"], 2),
-                "wall": round(result["images"][image]["wall_s_median"] / base["wall_s_median"], 2),
-            }
-            for image in images
-            if image != images[1]
-        }
+    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **summarise(runs, options.runs)}
     text = json.dumps(result, indent=2)
     if options.out:
         Path(options.out).parent.mkdir(parents=True, exist_ok=True)

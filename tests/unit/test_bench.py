@@ -242,3 +242,30 @@ def test_the_poll_cost_reads_a_processs_cpu_time_and_reports_medians():
     assert polls.people(2) == ["person000@bench.openhexa.test", "person001@bench.openhexa.test"]
     lines = report.polls_lines({**figures, "polls_per_batch": 1000, "jupyterhub": "5.5.4"})
     assert "| ours | 1.5 ms | 1.5, 1.0, 2.0 |" in lines and "Ours/plain: 0.5." in lines
+
+
+def test_start_figures_are_medians_and_ratios_to_the_second_image():
+    from bench import start
+
+    runs = {
+        "ours": [{"cpu_s": 1.0, "wall_s": 2.0}, {"cpu_s": 3.0, "wall_s": 1.0}, {"cpu_s": 1.2, "wall_s": 1.5}],
+        "base": [{"cpu_s": 2.4, "wall_s": 3.0}, {"cpu_s": 2.5, "wall_s": 3.0}, {"cpu_s": 2.6, "wall_s": 3.0}],
+        "before": [{"cpu_s": 1.25, "wall_s": 1.5}],
+    }
+    result = start.summarise(runs, 3)
+    assert result["images"]["ours"]["cpu_s_median"] == 1.2 and result["images"]["ours"]["wall_s_median"] == 1.5
+    assert result["ratio_to_base"] == {"ours": {"cpu": 0.48, "wall": 0.5}, "before": {"cpu": 0.5, "wall": 0.5}}
+    assert "ratio_to_base" not in start.summarise({"ours": runs["ours"]}, 3)
+
+
+def test_start_cpu_is_read_from_the_containers_cgroup_or_the_run_says_it_cannot(monkeypatch, tmp_path):
+    from bench import start
+
+    v2 = tmp_path / "docker" / "abc" / "cpu.stat"
+    v2.parent.mkdir(parents=True)
+    v2.write_text("usage_usec 1234567\nuser_usec 1000000\n")
+    real_path = start.Path
+    monkeypatch.setattr(start, "Path", lambda p: real_path(str(p).replace("/sys/fs/cgroup", str(tmp_path))))
+    assert start.cpu_usec("abc") == 1234567
+    with pytest.raises(RuntimeError, match="no cgroup CPU figures found for def"):
+        start.cpu_usec("def")
