@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -24,23 +23,13 @@ from urllib.parse import quote
 import requests
 from jupyterhub import __version__ as jupyterhub_version
 
+from bench.stack import cpu_seconds
 from harness import ROOT
 from harness.app import MockApp
 from harness.hub import CHART_VALUES, HUB_TIER_CONFIG, Hub
 from harness.net import free_port, random_token
 
 PLAIN_CONFIG = ROOT / "bench" / "plain_hub_config.py"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(stat: str) -> float:
-    """User + system CPU time of a process from the text of its /proc/<pid>/stat."""
-    fields = stat.rsplit(")", 1)[1].split()  # the name, in parentheses, may hold spaces
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime and stime: fields 14 and 15
-
-
-def process_cpu(pid: int) -> float:
-    return cpu_seconds(Path(f"/proc/{pid}/stat").read_text())
 
 
 def people(count: int) -> list[str]:
@@ -51,11 +40,11 @@ def poll_batch(hub: Hub, session: requests.Session, names: list[str], polls: int
     """Milliseconds of the hub's CPU per poll, over ``polls`` polls cycling through ``names``."""
     pid = hub.process.popen.pid
     headers = {"Authorization": f"token {hub.api_token}"}
-    before = process_cpu(pid)
+    before = cpu_seconds(pid)
     for i in range(polls):
         response = session.get(f"{hub.url}/hub/api/users/{quote(names[i % len(names)], safe='')}", headers=headers)
         assert response.status_code == 200, response.text[:200]
-    return (process_cpu(pid) - before) * 1000 / polls
+    return (cpu_seconds(pid) - before) * 1000 / polls
 
 
 def report(ours: list[float], plain: list[float], **meta) -> dict:
