@@ -20,6 +20,7 @@ import os
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote
@@ -31,6 +32,17 @@ from bench.stats import summary
 STEP_TIMEOUT = 600.0  # one step of one journey; the global deadline is shorter when it matters
 
 
+def whole_journey(person: Person) -> tuple:
+    """Log in, a token, the workspace's server ready, a first result, stopped: (step name, action) pairs."""
+    return (
+        ("logged_in", person.log_in),
+        ("token", person.get_token),
+        ("ready", lambda: person.launch_workspace(WORKSPACE, STEP_TIMEOUT)),
+        ("first_result", lambda: person.run_code("print(6 * 7)", "42", STEP_TIMEOUT)),
+        ("stopped", lambda: person.stop_server(STEP_TIMEOUT)),
+    )
+
+
 @dataclass
 class Journey:
     """One person's timings (seconds since the journey started) and, if it failed, why."""
@@ -40,6 +52,7 @@ class Journey:
     step: str = ""
     failure: str = ""
     launches: int = 0  # launchNotebookServer calls until ready (the App's page asks every second)
+    plan: Callable[[Person], tuple] = whole_journey  # the steps: (name, action) pairs
 
     async def run(self, person: Person, started: float) -> None:
         try:
@@ -48,14 +61,8 @@ class Journey:
             self.launches = person.launches
 
     async def steps(self, person: Person, started: float) -> None:
-        steps = (
-            ("logged_in", person.log_in),
-            ("token", person.get_token),
-            ("ready", lambda: person.launch_workspace(WORKSPACE, STEP_TIMEOUT)),
-            ("first_result", lambda: person.run_code("print(6 * 7)", "42", STEP_TIMEOUT)),
-            ("stopped", lambda: person.stop_server(STEP_TIMEOUT)),
-        )
-        for self.step, action in steps:
+        for step, action in self.plan(person):
+            self.step = step
             try:
                 await action()
             except asyncio.CancelledError:
@@ -67,9 +74,9 @@ class Journey:
             self.times[self.step] = time.monotonic() - started
 
 
-async def run_all(stack: BenchStack, deadline: float) -> tuple[list[Journey], float]:
-    """Start every journey at once; wait for them all or the deadline."""
-    journeys = [Journey(email) for email, _ in stack.people]
+async def run_all(stack: BenchStack, deadline: float, plan=whole_journey) -> tuple[list[Journey], float]:
+    """Start every journey (``plan``'s steps) at once; wait for them all or the deadline."""
+    journeys = [Journey(email, plan=plan) for email, _ in stack.people]
     started = time.monotonic()
     tasks = [
         asyncio.ensure_future(journey.run(Person(email, password, stack.app.frontend_url, stack.hub.url), started))

@@ -151,6 +151,8 @@ class BenchStack:
     app: MockApp | None = None
     hub: Hub | None = None
     limits: dict[str, int] = field(default_factory=chart_limits)
+    config: Path = HUB_CONFIG  # the hub's configuration file: production's, or a peer's (bench/plain_hub_config.py)
+    hub_args: list[str] = field(default_factory=list)  # more of the hub's command line, after the chart's limits
 
     def __enter__(self) -> BenchStack:
         remove_spawned(docker.from_env(), STACK)  # an interrupted run's
@@ -163,7 +165,7 @@ class BenchStack:
             self.hub = Hub.start(
                 self.app.url,
                 self.work / "hub",
-                HUB_CONFIG,
+                self.config,
                 extra_env={
                     "OPENHEXA_SPAWNER": "docker",
                     "NOTEBOOK_IMAGE": self.image,
@@ -172,7 +174,7 @@ class BenchStack:
                 },
                 port=port,
                 api_token=token,
-                extra_args=limit_args(self.limits),
+                extra_args=[*limit_args(self.limits), *self.hub_args],
             )
         except BaseException:
             self.close()
