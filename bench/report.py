@@ -122,6 +122,44 @@ def polls_lines(part: dict) -> list[str]:
     return [*lines, "", f"Ours/plain: {part['ours_over_plain']}.", ""]
 
 
+def start_lines(part: dict) -> list[str]:
+    images = list(part["images"])
+    rows = [
+        [f"`{image}`", fmt(figures["cpu_s_median"], "CPU-s"), fmt(figures["wall_s_median"]),
+         ", ".join(f"{ratio:g}" for ratio in part.get("ratio_to_base", {}).get(image, {}).values()) or "1 (the base)"]
+        for image, figures in part["images"].items()
+    ]  # fmt: skip
+    lines = table(
+        f"A server's start, container start to `/api` (medians of {part['runs']}, images taking turns)",
+        ["image", "CPU", "wall", "CPU, wall over the base"],
+        rows,
+    )
+    return [*lines, "", f"The base: `{images[1]}`." if len(images) > 1 else "", ""]
+
+
+def capacity_lines(part: dict) -> list[str]:
+    rows = [
+        [run["people"], run["hub"], run["served"], run["failure_count"], fmt(run["time_to_ready"].get("p50")),
+         fmt(run["time_to_ready"].get("p95")), fmt(run["hub_cpu_percent_of_one_core"], "%"),
+         fmt(run["hub_cpu_percent_per_waiting_person"], "%"), fmt(run["probe"].get("p50")),
+         fmt(run["probe"].get("p95")), fmt(run["probe"].get("max")), fmt(run["hub_rss_peak_mb"], "MB"),
+         " / ".join(f"{v:g}" for v in run["load_before"][:1] + run["load_after"][:1])]
+        for run in part["runs"]
+    ]  # fmt: skip
+    lines = table(
+        f"Hub capacity (stand-in servers starting in {part['start_seconds']:g} s, JupyterHub {part['jupyterhub']})",
+        ["people", "hub", "served", "failed", "ready p50", "p95", "hub CPU", "per waiting person", "probe p50",
+         "p95", "max", "hub peak", "load before / after"],
+        rows,
+    )  # fmt: skip
+    failures = [
+        f"{run['hub']} at {run['people']}: " + "; ".join(f"{n} x {reason}" for reason, n in run["failures"].items())
+        for run in part["runs"]
+        if run["failures"]
+    ]
+    return [*lines, "", *(f"Failures, {line}." for line in failures), ""]
+
+
 def load_lines(part: dict, chart: str | None) -> list[str]:
     rows = [
         [key.removeprefix("time_to_").replace("_", " "), *(fmt(part[key].get(k)) for k in ("p50", "p95", "max"))]
@@ -207,10 +245,12 @@ def render(results: dict, chart: str | None = None) -> str:
     renderers = {
         "build": build_lines,
         "release": release_lines,
+        "start": start_lines,
         "user": user_lines,
         "auth": auth_lines,
         "load": lambda part: load_lines(part, chart),
         "polls": polls_lines,
+        "capacity": capacity_lines,
     }
     for name, renderer in renderers.items():
         if isinstance(parts.get(name), dict) and "error" not in parts[name]:

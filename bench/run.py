@@ -4,10 +4,14 @@ Parts (``--parts`` or ``BENCH_PARTS``, comma-separated; all by default, in this 
 
 - ``build``: cold (``NO_CACHE=1``) and warm build of each image under ``TAG=bench``; sizes.
 - ``release``: `make release` from a fresh clone into throwaway registries, cold then warm.
+- ``start``: a workspace server's start, container CPU-seconds and wall time to ``/api``, ``REPEAT`` // 2 runs
+  (at least 10), beside the base image the notebook image was built on.
 - ``user``: one person ``REPEAT`` times: login, spawn to ready, JupyterLab drawn, first cell.
 - ``auth``: hub logins per second at 1, 8 and 32 concurrent clients.
 - ``load``: ``USERS`` people at once, each logging in, spawning, running code, stopping.
 - ``polls``: the hub's CPU time per App poll of a person (``GET /hub/api/users/<email>``), beside plain JupyterHub.
+- ``capacity``: 100, 200 and 400 people (``CAPACITY_PEOPLE``) through the App's launch flow at once, stand-in
+  servers, ours beside plain JupyterHub: served, failed, hub CPU, a probe's latency, memory.
 
 Nothing here fails on a target: a part that breaks is recorded with its error and the next runs.
 Logs of every command and hub go to artifacts/bench/<date>-<commit>/.
@@ -33,7 +37,7 @@ from harness import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 ARTIFACTS = ROOT / "artifacts" / "bench"
-PARTS = ("build", "release", "user", "auth", "load", "polls")
+PARTS = ("build", "release", "start", "user", "auth", "load", "polls", "capacity")
 
 
 def log(message: str) -> None:
@@ -74,6 +78,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--deadline", type=float, default=float(env.get("LOAD_DEADLINE") or 0), help="load: seconds (120 + 8/user)"
     )
+    parser.add_argument(
+        "--capacity-people", default=env.get("CAPACITY_PEOPLE") or "100,200,400", help="capacity: counts"
+    )
     parser.add_argument("--image", default=env.get("NOTEBOOK_IMAGE") or "blsq/openhexa-base-notebook:dev")
     parser.add_argument("--results", type=Path, default=Path(env.get("BENCH_RESULTS") or RESULTS))
     args = parser.parse_args(argv)
@@ -82,20 +89,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown part(s) {', '.join(sorted(unknown))}: use {', '.join(PARTS)}")
     args.levels = [int(n) for n in args.levels.split(",")]
+    args.capacity_people = [int(n) for n in args.capacity_people.split(",")]
     args.deadline = args.deadline or 120 + 8 * args.users
     return args
 
 
 def part_runners(args: argparse.Namespace, work: Path, logs: Path) -> dict[str, Callable[[], dict]]:
-    from bench import auth, build, load, polls, release, user
+    from bench import auth, build, capacity, load, polls, release, start, user
 
     return {
         "build": lambda: build.run(logs, log),
         "release": lambda: release.run(work / "release", logs, log),
+        "start": lambda: start.run(args.image, log, max(10, args.repeat // 2)),
         "user": lambda: user.run(work / "user", args.image, args.repeat, log),
         "auth": lambda: auth.run(work / "auth", args.image, args.levels, args.logins, log),
         "load": lambda: load.run(work / "load", args.image, args.users, args.deadline, log),
         "polls": lambda: polls.run(work / "polls", log),
+        "capacity": lambda: capacity.run(work / "capacity", log, args.capacity_people),
     }
 
 
@@ -157,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         "host": host(),
         "params": {"parts": ",".join(args.parts), "users": args.users, "repeat": args.repeat,
                    "auth_logins": args.logins, "auth_levels": ",".join(map(str, args.levels)),
-                   "load_deadline": args.deadline, "image": args.image},
+                   "load_deadline": args.deadline, "capacity_people": ",".join(map(str, args.capacity_people)),
+                   "image": args.image},
         "versions": versions(args.image),
         "dry_run": os.environ.get("BENCH_DRY_RUN") == "1",
     }  # fmt: skip

@@ -27,6 +27,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from jupyterhub import __version__ as jupyterhub_version
+
 from harness.net import StandInServer, free_port
 
 USER = "alice"
@@ -120,8 +122,9 @@ def summarise(runs: dict[str, list[dict]], count: int) -> dict:
     return result
 
 
-def default_images() -> list[str]:
-    image = os.environ.get("NOTEBOOK_IMAGE") or f"blsq/openhexa-base-notebook:{os.environ.get('TAG', 'dev')}"
+def default_images(image: str | None = None) -> list[str]:
+    """``image`` (default ``$NOTEBOOK_IMAGE``, else the notebook image of ``$TAG``) and the base it was built on."""
+    image = image or os.environ.get("NOTEBOOK_IMAGE") or f"blsq/openhexa-base-notebook:{os.environ.get('TAG', 'dev')}"
     base = subprocess.run(
         ["docker", "image", "inspect", "-f", '{{index .Config.Labels "org.openhexa.base"}}', image],
         check=True,
@@ -129,6 +132,26 @@ def default_images() -> list[str]:
         text=True,
     ).stdout.strip()
     return [image, base]
+
+
+def measure(images: list[str], runs: int, docker_args: tuple = (), log=print) -> dict:
+    """``runs`` starts of each image, taking turns after a first, unmeasured start of each (page cache and
+    layers warm); the summary of ``summarise``, with the JupyterHub the stand-in hub says it is."""
+    version = {"X-JupyterHub-Version": jupyterhub_version}
+    measured: dict[str, list[dict]] = {image: [] for image in images}
+    with StandInServer(lambda request: (200, version, {"version": jupyterhub_version})) as hub:
+        for image in images:
+            one_run(image, f"{hub.url}/hub/api", docker_args=docker_args)
+        for index in range(runs):
+            for image in images if index % 2 == 0 else reversed(images):
+                measured[image].append(one_run(image, f"{hub.url}/hub/api", docker_args=docker_args))
+                log(f"{index + 1:2} {image}: {measured[image][-1]}")
+    return {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **summarise(measured, runs)}
+
+
+def run(image: str, log=print, runs: int = 10) -> dict:
+    """The ``start`` part of ``python -m bench``: ``image`` beside its base, ``runs`` starts each."""
+    return measure(default_images(image), runs, log=log)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,16 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docker-arg", action="append", default=[], help="an extra `docker run` argument (repeat)")
     options = parser.parse_args(argv)
     images = options.image or default_images()
-    version = {"X-JupyterHub-Version": "5.5.4"}
-    runs: dict[str, list[dict]] = {image: [] for image in images}
-    with StandInServer(lambda request: (200, version, {"version": "5.5.4"})) as hub:
-        for image in images:  # a first, unmeasured start of each: page cache and layers warm
-            one_run(image, f"{hub.url}/hub/api", docker_args=tuple(options.docker_arg))
-        for index in range(options.runs):
-            for image in images if index % 2 == 0 else reversed(images):
-                runs[image].append(one_run(image, f"{hub.url}/hub/api", docker_args=tuple(options.docker_arg)))
-                print(f"{index + 1:2} {image}: {runs[image][-1]}", file=sys.stderr)
-    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **summarise(runs, options.runs)}
+    result = measure(images, options.runs, tuple(options.docker_arg), lambda line: print(line, file=sys.stderr))
     text = json.dumps(result, indent=2)
     if options.out:
         Path(options.out).parent.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,8 @@ def test_a_timed_command_reads_the_bold_markers_and_keeps_its_output(tmp_path):
 def test_unknown_parts_are_refused_with_the_known_ones(capsys):
     with pytest.raises(SystemExit):
         run.parse_args(["--parts", "user,speed"])
-    assert "unknown part(s) speed: use build, release, user, auth, load, polls" in capsys.readouterr().err
+    known = "build, release, start, user, auth, load, polls, capacity"
+    assert f"unknown part(s) speed: use {known}" in capsys.readouterr().err
 
 
 def test_a_broken_part_is_recorded_and_the_next_still_runs(tmp_path, monkeypatch):
@@ -276,3 +277,58 @@ def test_a_processs_cpu_time_is_read_from_proc():
     while time.process_time() - start < 0.1:
         pass
     assert 0.05 < stack.cpu_seconds(os.getpid()) - before < 5
+
+
+def capacity_run(hub: str, people: int, failures: dict) -> dict:
+    from bench import capacity
+
+    journeys = [load.Journey(f"p{i}@openhexa.test", times={"logged_in": 1.0, "ready": 31.0}) for i in range(3)]
+    journeys.append(load.Journey("late@openhexa.test", times={"logged_in": 2.0}, step="ready", failure="ready: x"))
+    usage = {"cpu_seconds": 6.2, "cpu_percent_of_one_core": 15.0, "vmhwm_mb": 140.0}
+    probe = {"n": 10, "p50": 0.01, "p95": 0.2, "max": 0.5, "failures": 0}
+    limits = {"concurrentSpawnLimit": 64, "consecutiveFailureLimit": 5}
+    answers = [{"method": "POST", "path": "/api/users/late@openhexa.test/servers/w", "status": 429, "at": 1.0}]
+    part = capacity.report(journeys, 40.0, usage, {"cpu_percent_of_one_core": 3.0}, probe, answers, limits)
+    return {**part, "hub": hub, "people": people, "load_before": [1.0], "load_after": [2.0], "failures": failures}
+
+
+def test_the_hubs_capacity_counts_the_served_and_its_cpu_per_person_waiting():
+    part = capacity_run("plain", 4, {})
+    # 3 people waited 30 s each, the fourth from 2 s to the run's end at 40 s: 128 person-seconds.
+    assert part["person_seconds_waiting"] == 128.0
+    assert part["hub_cpu_percent_per_waiting_person"] == round(100 * 6.2 / 128, 3)
+    assert (part["served"], part["answers_429"], part["time_to_ready"]["p50"]) == (3, 1, 31.0)
+
+
+def test_the_capacity_table_puts_each_hub_beside_the_other_with_its_failures():
+    runs = [capacity_run("ours", 4, {}), capacity_run("plain", 4, {"ready: the App showed an error": 1})]
+    text = "\n".join(report.capacity_lines({"jupyterhub": "5.5.4", "start_seconds": 30.0, "runs": runs}))
+    assert "## Hub capacity (stand-in servers starting in 30 s, JupyterHub 5.5.4)" in text
+    assert "| 4 | ours | 3 | 1 | 31 s |" in text and "| 4 | plain | 3 | 1 | 31 s |" in text
+    assert "Failures, plain at 4: 1 x ready: the App showed an error." in text
+    assert "Failures, ours" not in text
+
+
+def test_the_start_table_gives_each_image_its_ratio_to_the_base():
+    from bench import start
+
+    runs = {"ours": [{"cpu_s": 1.0, "wall_s": 2.0}], "base": [{"cpu_s": 2.0, "wall_s": 2.5}]}
+    text = "\n".join(report.start_lines(start.summarise(runs, 1)))
+    assert "| `ours` | 1 CPU-s | 2 s | 0.5, 0.8 |" in text and "| `base` | 2 CPU-s | 2.5 s | 1 (the base) |" in text
+
+
+def test_a_stand_in_server_answers_after_its_start_and_is_gone_once_stopped():
+    import asyncio
+
+    from bench.stand_in import StandInSpawner
+
+    spawner = StandInSpawner(start_seconds=0.05, answerer_url="http://127.0.0.1:9")
+
+    async def lifecycle():
+        before = await spawner.poll()
+        url = await spawner.start()
+        running = await spawner.poll()
+        await spawner.stop()
+        return before, url, running, await spawner.poll()
+
+    assert asyncio.run(lifecycle()) == (0, "http://127.0.0.1:9", None, 0)
