@@ -129,7 +129,6 @@ def report(journeys: list[Journey], wall: float, hub: dict, app: dict, probe: di
 
 def one_run(work: Path, kind: str, people: int, start_seconds: float, log) -> dict:
     """``people`` through the launch flow on one hub (``kind``: ours or plain); the figures of the run."""
-    work.mkdir(parents=True, exist_ok=True)
     limits = chart_limits()
     # Every person beyond the limit waits a round of starts; twice that, and two minutes to log everyone in.
     deadline = 120 + 2 * start_seconds * math.ceil(people / limits["concurrentSpawnLimit"])

@@ -76,17 +76,22 @@ def release_lines(part: dict) -> list[str]:
 
 
 def user_lines(part: dict) -> list[str]:
+    peer = part.get("peer")
     rows = [
         [phase.replace("_", " "), *(fmt(stats.get(k)) for k in ("p50", "p95", "min", "max"))]
+        + ([fmt(peer["phases"][phase].get("p50")), part["over_peer"].get(phase, "-")] if peer else [])
         for phase, stats in part["phases"].items()
     ]
-    lines = table(
-        f"One person ({len(part['runs'])} of {part['repeat']} repetitions succeeded)",
-        ["phase", "median", "p95", "min", "max"],
-        rows,
-    )
-    if part["failures"]:
-        lines += ["", "Failures: " + "; ".join(part["failures"][:5])]
+    title = f"One person ({len(part['runs'])} of {part['repeat']} repetitions succeeded"
+    if peer:
+        title += f"; beside the base, {len(peer['runs'])} of {peer['repeat']}, taking turns"
+    header = ["phase", "median", "p95", "min", "max"] + (["base's median", "ours/base"] if peer else [])
+    lines = table(title + ")", header, rows)
+    if peer:
+        lines += ["", f"The base: `{peer['image']}`."]
+    for who, figures in (("Failures", part), ("The base's failures", peer or {})):
+        if figures.get("failures"):
+            lines += ["", f"{who}: " + "; ".join(figures["failures"][:5])]
     return [*lines, ""]
 
 

@@ -6,7 +6,8 @@ Parts (``--parts`` or ``BENCH_PARTS``, comma-separated; all by default, in this 
 - ``release``: `make release` from a fresh clone into throwaway registries, cold then warm.
 - ``start``: a workspace server's start, container CPU-seconds and wall time to ``/api``, ``REPEAT`` // 2 runs
   (at least 10), beside the base image the notebook image was built on.
-- ``user``: one person ``REPEAT`` times: login, spawn to ready, JupyterLab drawn, first cell.
+- ``user``: one person ``REPEAT`` times: login, spawn to ready, JupyterLab drawn, first cell; as many
+  times on a second stack whose servers run the base image, the two taking turns.
 - ``auth``: hub logins per second at 1, 8 and 32 concurrent clients.
 - ``load``: ``USERS`` people at once, each logging in, spawning, running code, stopping.
 - ``polls``: the hub's CPU time per App poll of a person (``GET /hub/api/users/<email>``), beside plain JupyterHub.
@@ -101,7 +102,7 @@ def part_runners(args: argparse.Namespace, work: Path, logs: Path) -> dict[str, 
         "build": lambda: build.run(logs, log),
         "release": lambda: release.run(work / "release", logs, log),
         "start": lambda: start.run(args.image, log, max(10, args.repeat // 2)),
-        "user": lambda: user.run(work / "user", args.image, args.repeat, log),
+        "user": lambda: user.run(work / "user", args.image, args.repeat, log, start.base_of(args.image)),
         "auth": lambda: auth.run(work / "auth", args.image, args.levels, args.logins, log),
         "load": lambda: load.run(work / "load", args.image, args.users, args.deadline, log),
         "polls": lambda: polls.run(work / "polls", log),

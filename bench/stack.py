@@ -156,6 +156,7 @@ class BenchStack:
 
     def __enter__(self) -> BenchStack:
         remove_spawned(docker.from_env(), STACK)  # an interrupted run's
+        self.work.mkdir(parents=True, exist_ok=True)
         fixtures = write_fixtures(self.work / "fixtures.yaml", self.people)
         port, token = free_port(), random_token()
         # The workspace's bucket is a folder here, bound into each server (the App's `local` storage).

@@ -122,16 +122,20 @@ def summarise(runs: dict[str, list[dict]], count: int) -> dict:
     return result
 
 
-def default_images(image: str | None = None) -> list[str]:
-    """``image`` (default ``$NOTEBOOK_IMAGE``, else the notebook image of ``$TAG``) and the base it was built on."""
-    image = image or os.environ.get("NOTEBOOK_IMAGE") or f"blsq/openhexa-base-notebook:{os.environ.get('TAG', 'dev')}"
-    base = subprocess.run(
+def base_of(image: str) -> str:
+    """The base ``image`` was built on (its ``org.openhexa.base`` label)."""
+    return subprocess.run(
         ["docker", "image", "inspect", "-f", '{{index .Config.Labels "org.openhexa.base"}}', image],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    return [image, base]
+
+
+def default_images(image: str | None = None) -> list[str]:
+    """``image`` (default ``$NOTEBOOK_IMAGE``, else the notebook image of ``$TAG``) and the base it was built on."""
+    image = image or os.environ.get("NOTEBOOK_IMAGE") or f"blsq/openhexa-base-notebook:{os.environ.get('TAG', 'dev')}"
+    return [image, base_of(image)]
 
 
 def measure(images: list[str], runs: int, docker_args: tuple = (), log=print) -> dict:

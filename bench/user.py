@@ -58,25 +58,31 @@ async def repetition(stack: BenchStack, browser, email: str, password: str) -> d
     return times
 
 
-async def repeat(stack: BenchStack, repeat_count: int, log) -> tuple[list[dict], list[str]]:
+async def repeat(stacks: list[BenchStack], repeat_count: int, log) -> list[tuple[list[dict], list[str]]]:
+    """``repeat_count`` repetitions on each stack, the stacks taking turns (the order reversed every other
+    round, so each sees the same machine); each stack's runs and failures."""
     browser = new_browser()
-    runs, failures = [], []
+    results: list[tuple[list[dict], list[str]]] = [([], []) for _ in stacks]
     try:
         for index in range(repeat_count):
-            email, password = stack.people[0]
-            try:
-                times = await repetition(stack, browser, email, password)
-            except Exception as error:  # noqa: BLE001 - counted with its reason, the run goes on
-                failures.append(f"{type(error).__name__}: {str(error)[:300]}")
-                log(f"  repetition {index + 1}: failed: {failures[-1]}")
-                stack.stop_every_server()
-                wait_stopped(stack, email)
-                continue
-            runs.append(times)
-            log(f"  repetition {index + 1}/{repeat_count}: " + ", ".join(f"{k} {v:.2f}s" for k, v in times.items()))
+            order = list(enumerate(stacks)) if index % 2 == 0 else list(reversed(list(enumerate(stacks))))
+            for which, stack in order:
+                runs, failures = results[which]
+                email, password = stack.people[0]
+                try:
+                    times = await repetition(stack, browser, email, password)
+                except Exception as error:  # noqa: BLE001 - counted with its reason, the run goes on
+                    failures.append(f"{type(error).__name__}: {str(error)[:300]}")
+                    log(f"  {stack.image} repetition {index + 1}: failed: {failures[-1]}")
+                    stack.stop_every_server()
+                    wait_stopped(stack, email)
+                    continue
+                runs.append(times)
+                phases = ", ".join(f"{k} {v:.2f}s" for k, v in times.items())
+                log(f"  {stack.image} {index + 1}/{repeat_count}: {phases}")
     finally:
         browser.quit()
-    return runs, failures
+    return results
 
 
 def wait_stopped(stack: BenchStack, email: str, timeout: float = 60) -> None:
@@ -85,19 +91,40 @@ def wait_stopped(stack: BenchStack, email: str, timeout: float = 60) -> None:
         wait_until(lambda: stack.hub.server(email.lower()) is None, f"{email}'s server to stop", timeout, 0.5)
 
 
-def run(work: Path, image: str, repeat_count: int, log) -> dict:
-    """The `user` part: ``repeat_count`` repetitions by one person, median and p95 of each phase."""
-    configure_http(10)
-    with BenchStack(work, bench_people(1, "one"), image) as stack:
-        usage = stack.usage()
-        runs, failures = asyncio.run(repeat(stack, repeat_count, log))
-        hub_usage = {name: sampler.stop() for name, sampler in usage.items()}
-    phases = {phase: summary([r[phase] for r in runs if phase in r], (50, 95)) for phase in PHASES}
+def figures(image: str, repeat_count: int, runs: list[dict], failures: list[str]) -> dict:
     return {
         "repeat": repeat_count,
         "image": image,
-        "phases": phases,
+        "phases": {phase: summary([r[phase] for r in runs if phase in r], (50, 95)) for phase in PHASES},
         "runs": [{k: round(v, 3) for k, v in r.items()} for r in runs],
         "failures": failures,
-        "usage": hub_usage,
     }
+
+
+def ratios(ours: dict, peer: dict) -> dict:
+    """Each phase's median over the peer's."""
+    return {
+        phase: round(ours["phases"][phase]["p50"] / peer["phases"][phase]["p50"], 2)
+        for phase in PHASES
+        if ours["phases"][phase].get("p50") and peer["phases"][phase].get("p50")
+    }
+
+
+def run(work: Path, image: str, repeat_count: int, log, peer_image: str | None = None) -> dict:
+    """The `user` part: ``repeat_count`` repetitions by one person, median and p95 of each phase; with
+    ``peer_image``, as many on a second stack whose servers run that image, the two taking turns, and
+    each phase's median over the peer's."""
+    configure_http(10)
+    with contextlib.ExitStack() as stacks:
+        ours = stacks.enter_context(BenchStack(work / "ours", bench_people(1, "one"), image))
+        everyone = [ours]
+        if peer_image:
+            everyone.append(stacks.enter_context(BenchStack(work / "peer", bench_people(1, "peer"), peer_image)))
+        usage = ours.usage()
+        results = asyncio.run(repeat(everyone, repeat_count, log))
+        hub_usage = {name: sampler.stop() for name, sampler in usage.items()}
+    result = {**figures(image, repeat_count, *results[0]), "usage": hub_usage}
+    if peer_image:
+        result["peer"] = figures(peer_image, repeat_count, *results[1])
+        result["over_peer"] = ratios(result, result["peer"])
+    return result

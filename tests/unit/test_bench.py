@@ -332,3 +332,15 @@ def test_a_stand_in_server_answers_after_its_start_and_is_gone_once_stopped():
         return before, url, running, await spawner.poll()
 
     assert asyncio.run(lifecycle()) == (0, "http://127.0.0.1:9", None, 0)
+
+
+def test_the_journey_beside_the_base_gives_each_phases_median_over_the_bases():
+    from bench import user
+
+    ours = user.figures("ours", 2, [{"login": 0.2, "spawn_to_ready": 1.0}, {"login": 0.4, "spawn_to_ready": 1.2}], [])
+    base = user.figures("base", 2, [{"login": 0.3, "spawn_to_ready": 2.2}], ["TimeoutError: no lab"])
+    part = {**ours, "peer": base, "over_peer": user.ratios(ours, base)}
+    assert part["over_peer"] == {"login": 1.0, "spawn_to_ready": 0.5}
+    text = "\n".join(report.user_lines(part))
+    assert "beside the base, 1 of 2, taking turns" in text and "| spawn to ready | 1.1 s |" in text
+    assert "| 2.2 s | 0.5 |" in text and "The base's failures: TimeoutError: no lab" in text
