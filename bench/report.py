@@ -185,6 +185,11 @@ def load_lines(part: dict, chart: str | None) -> list[str]:
         f"peak RSS {fmt(hub.get('vmhwm_mb'), 'MB')}. Proxy (node): {fmt(proxy.get('cpu_percent_of_one_core'), '%')}, "
         f"peak {fmt(proxy.get('vmhwm_mb'), 'MB')}.",
     ]
+    if part.get("physical_bound_s"):
+        lines.append(
+            f"The physical bound (people x the start part's CPU-seconds per start / cores): "
+            f"{fmt(part['physical_bound_s'])}; the last server was ready after {fmt(part['time_to_ready'].get('max'))}."
+        )
     lines += spawn_limit_lines(part.get("spawn_limit"))
     if chart:
         lines += ["", f"![time to ready under load]({chart})"]

@@ -126,7 +126,18 @@ def run_parts(args: argparse.Namespace, work: Path, logs: Path) -> dict:
         finally:
             keep_logs(work / name, logs / name)
         results[name]["part_seconds"] = round(time.monotonic() - start, 1)
+    with_physical_bound(results)
     return results
+
+
+def with_physical_bound(results: dict) -> None:
+    """The load part's floor when the start part ran too: people x CPU-seconds per start / cores, the time the
+    machine needs to start every server even with nothing else to do."""
+    load, start = results.get("load", {}), results.get("start", {})
+    if "users" not in load or "images" not in start:
+        return
+    cpu = next(iter(start["images"].values()))["cpu_s_median"]
+    load["physical_bound_s"] = round(load["users"] * cpu / os.cpu_count(), 1)
 
 
 def keep_logs(folder: Path, destination: Path) -> None:

@@ -344,3 +344,16 @@ def test_the_journey_beside_the_base_gives_each_phases_median_over_the_bases():
     text = "\n".join(report.user_lines(part))
     assert "beside the base, 1 of 2, taking turns" in text and "| spawn to ready | 1.1 s |" in text
     assert "| 2.2 s | 0.5 |" in text and "The base's failures: TimeoutError: no lab" in text
+
+
+def test_the_load_part_is_set_beside_the_physical_bound_of_its_starts(monkeypatch):
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 2)
+    results = {"load": load_part(), "start": {"images": {"ours": {"cpu_s_median": 1.5}, "base": {"cpu_s_median": 3}}}}
+    run.with_physical_bound(results)
+    assert results["load"]["physical_bound_s"] == 3.0  # 4 people x 1.5 CPU-s / 2 cores
+    assert "The physical bound (people x the start part's CPU-seconds per start / cores): 3 s" in "\n".join(
+        report.load_lines(results["load"], None)
+    )
+    alone = {"load": load_part()}
+    run.with_physical_bound(alone)
+    assert "physical_bound_s" not in alone["load"]
