@@ -319,19 +319,22 @@ def test_the_start_table_gives_each_image_its_ratio_to_the_base():
 
 def test_a_stand_in_server_answers_after_its_start_and_is_gone_once_stopped():
     import asyncio
+    import time
 
     from bench.stand_in import StandInSpawner
 
-    spawner = StandInSpawner(start_seconds=0.05, answerer_url="http://127.0.0.1:9")
+    spawner = StandInSpawner(start_seconds=0.2, answerer_url="http://127.0.0.1:9")
 
     async def lifecycle():
         before = await spawner.poll()
+        started = time.monotonic()
         url = await spawner.start()
+        took = time.monotonic() - started
         running = await spawner.poll()
         await spawner.stop()
-        return before, url, running, await spawner.poll()
+        return before, url, running, await spawner.poll(), 0.1 <= took < 0.5
 
-    assert asyncio.run(lifecycle()) == (0, "http://127.0.0.1:9", None, 0)
+    assert asyncio.run(lifecycle()) == (0, "http://127.0.0.1:9", None, 0, True)
 
 
 def test_the_journey_beside_the_base_gives_each_phases_median_over_the_bases():
