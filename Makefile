@@ -206,7 +206,7 @@ release-publish: setup docker-up ## the release's second half: tag, publish, ver
 	@case "$(REGISTRY)" in localhost:5000|127.0.0.1:5000) scripts/registry.sh start 127.0.0.1:5000;; esac
 	$(PY) -m release --phase publish
 
-bench: setup docker-up build browser ## measure builds, the release gate, spawns, logins, load and the App's polls; write bench/results/ (BENCH_PARTS, USERS, REPEAT)
+bench: setup docker-up build browser ## measure builds, the release gate, starts, spawns, logins, load, the App's polls and the hub's capacity; write bench/results/ (BENCH_PARTS, USERS, REPEAT, CAPACITY_PEOPLE)
 	$(PY) -m bench
 
 registry-up: ## start the local registry (127.0.0.1:5000, data in .registry/)

@@ -131,12 +131,14 @@ def start_lines(part: dict) -> list[str]:
     images = list(part["images"])
     rows = [
         [f"`{image}`", fmt(figures["cpu_s_median"], "CPU-s"), fmt(figures["wall_s_median"]),
-         ", ".join(f"{ratio:g}" for ratio in part.get("ratio_to_base", {}).get(image, {}).values()) or "1 (the base)"]
+         ", ".join(f"{ratio:g}" for ratio in part.get("ratio_to_base", {}).get(image, {}).values()) or "1 (the base)",
+         fmt(figures.get("idle_mb_median"), "MB"), fmt(figures.get("first_result_s_median")),
+         fmt(figures.get("kernel_mb_median"), "MB")]
         for image, figures in part["images"].items()
     ]  # fmt: skip
     lines = table(
         f"A server's start, container start to `/api` (medians of {part['runs']}, images taking turns)",
-        ["image", "CPU", "wall", "CPU, wall over the base"],
+        ["image", "CPU", "wall", "CPU, wall over the base", "idle memory", "first kernel's result", "its memory"],
         rows,
     )
     return [*lines, "", f"The base: `{images[1]}`." if len(images) > 1 else "", ""]

@@ -3,9 +3,12 @@
 Each run starts a container as a spawner would (the image's CMD, the hub's JUPYTERHUB_* variables,
 a stand-in for the hub's API, ``--network host``), polls ``/user/<name>/api`` until it answers 200,
 then reads the CPU time of every process the container ran so far from its cgroup (v1 cpuacct or
-v2 cpu.stat). Figures per run: ``cpu_s`` (container start to /api) and ``wall_s`` (from just before
-``docker run`` to the 200). The images take turns run by run (the order reversed every other run),
-so all see the same machine.
+v2 cpu.stat). Then, as JupyterLab's first notebook would, it starts a kernel and runs ``print(6 * 7)``
+over its websocket. Figures per run: ``cpu_s`` (container start to /api), ``wall_s`` (from just
+before ``docker run`` to the 200), ``idle_mb`` (the container's own memory, page cache excluded, 2 s
+after), ``first_result_s`` (the kernel asked for to its result) and ``kernel_mb`` (what the container
+holds more 2 s after that). The images take turns run by run (the order reversed every other run), so
+all see the same machine.
 
     python -m bench.start [--runs 10] [--image IMAGE ...] [--out FILE]
 
@@ -17,6 +20,7 @@ JSON (every run, medians, ratios) to ``--out`` and the medians and ratios to std
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -32,28 +36,40 @@ from jupyterhub import __version__ as jupyterhub_version
 from harness.net import StandInServer, free_port
 
 USER = "alice"
+SETTLE = 2.0  # seconds for a server or a kernel to settle before its memory is read
+
+
+def cgroup_figure(container_id: str, v2: tuple[str, str], v1: tuple[str, str, str | None]) -> tuple[int, int]:
+    """A figure of the container's cgroup and the cgroup version it came from: ``v2`` (file, key), else ``v1``
+    (controller, file, and key or None for a file of one number); systemd and cgroupfs layouts alike."""
+    controller, v1_file, v1_key = v1
+    candidates = [
+        (2, Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/{v2[0]}"), v2[1]),
+        (2, Path(f"/sys/fs/cgroup/docker/{container_id}/{v2[0]}"), v2[1]),
+        (1, Path(f"/sys/fs/cgroup/{controller}/docker/{container_id}/{v1_file}"), v1_key),
+        (1, Path(f"/sys/fs/cgroup/{controller}/system.slice/docker-{container_id}.scope/{v1_file}"), v1_key),
+    ]
+    for version, path, key in candidates:
+        if path.exists():
+            if key is None:
+                return int(path.read_text()), version
+            for line in path.read_text().splitlines():
+                name, value = line.split()
+                if name == key:
+                    return int(value), version
+    raise RuntimeError(f"no cgroup figures ({v2[0]} or {v1_file}) found for {container_id}")
 
 
 def cpu_usec(container_id: str) -> int:
-    """The container's CPU time so far, in microseconds, from its cgroup (v2 or v1, systemd or cgroupfs)."""
-    v2 = [
-        Path(f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat"),
-        Path(f"/sys/fs/cgroup/docker/{container_id}/cpu.stat"),
-    ]
-    for path in v2:
-        if path.exists():
-            for line in path.read_text().splitlines():
-                name, value = line.split()
-                if name == "usage_usec":
-                    return int(value)
-    v1 = [
-        Path(f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage"),
-        Path(f"/sys/fs/cgroup/cpuacct/system.slice/docker-{container_id}.scope/cpuacct.usage"),
-    ]
-    for path in v1:
-        if path.exists():
-            return int(path.read_text()) // 1000
-    raise RuntimeError(f"no cgroup CPU figures found for {container_id}")
+    """The container's CPU time so far, in microseconds (cgroup v1 counts nanoseconds)."""
+    value, version = cgroup_figure(container_id, ("cpu.stat", "usage_usec"), ("cpuacct", "cpuacct.usage", None))
+    return value if version == 2 else value // 1000
+
+
+def memory_mb(container_id: str) -> float:
+    """The container's anonymous memory (its processes' own, no page cache), in MB."""
+    value, _ = cgroup_figure(container_id, ("memory.stat", "anon"), ("memory", "memory.stat", "total_rss"))
+    return round(value / 2**20, 1)
 
 
 def answers(url: str) -> bool:
@@ -73,6 +89,7 @@ def one_run(image: str, hub_api: str, timeout: float = 60, docker_args: tuple = 
         "JUPYTERHUB_USER": USER,
         "JUPYTERHUB_SERVICE_PREFIX": f"/user/{USER}/",
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}/user/{USER}/",
+        "JUPYTERHUB_OAUTH_ACCESS_SCOPES": json.dumps([f"access:servers!server={USER}/", f"access:servers!user={USER}"]),
     }
     args = ["docker", "run", "-d", "--network", "host"]
     for name, value in env.items():
@@ -87,11 +104,41 @@ def one_run(image: str, hub_api: str, timeout: float = 60, docker_args: tuple = 
                 logs = subprocess.run(["docker", "logs", container_id], capture_output=True, text=True)
                 raise RuntimeError(f"{image}: no /api within {timeout}s:\n{(logs.stdout + logs.stderr)[-3000:]}")
             time.sleep(0.02)
-        wall = time.monotonic() - started
-        cpu = cpu_usec(container_id) / 1e6
+        figures = {"cpu_s": round(cpu_usec(container_id) / 1e6, 3), "wall_s": round(time.monotonic() - started, 3)}
+        time.sleep(SETTLE)
+        figures["idle_mb"] = memory_mb(container_id)
+        figures["first_result_s"] = round(first_result(url, timeout), 3)
+        time.sleep(SETTLE)
+        figures["kernel_mb"] = round(memory_mb(container_id) - figures["idle_mb"], 1)
     finally:
         subprocess.run(["docker", "rm", "-f", container_id], check=False, capture_output=True)
-    return {"cpu_s": round(cpu, 3), "wall_s": round(wall, 3)}
+    return figures
+
+
+def first_result(api: str, timeout: float) -> float:
+    """Start the server's first kernel and run ``print(6 * 7)`` on it as JupyterLab does (``POST api/kernels``,
+    then its websocket); seconds until the result."""
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    from bench.client import execute
+
+    headers = {"Authorization": "token bench-token", "Content-Type": "application/json"}
+    started = time.monotonic()
+    request = urllib.request.Request(f"{api}/kernels", data=b"{}", headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        kernel = json.loads(response.read())["id"]
+
+    async def run_cell():
+        channels = HTTPRequest(f"{api}/kernels/{kernel}/channels".replace("http://", "ws://", 1), headers=headers)
+        connection = await websocket_connect(channels)
+        try:
+            await execute(connection, "print(6 * 7)", "42", timeout)
+        finally:
+            connection.close()
+
+    asyncio.run(run_cell())
+    return time.monotonic() - started
 
 
 def summarise(runs: dict[str, list[dict]], count: int) -> dict:
@@ -102,8 +149,7 @@ def summarise(runs: dict[str, list[dict]], count: int) -> dict:
         "runs": count,
         "images": {
             image: {
-                "cpu_s_median": round(statistics.median(r["cpu_s"] for r in rs), 3),
-                "wall_s_median": round(statistics.median(r["wall_s"] for r in rs), 3),
+                **{f"{key}_median": round(statistics.median(r[key] for r in rs), 3) for key in rs[0]},
                 "runs": rs,
             }
             for image, rs in runs.items()
@@ -138,12 +184,19 @@ def default_images(image: str | None = None) -> list[str]:
     return [image, base_of(image)]
 
 
+def hub_api(request) -> tuple[int, dict, dict]:
+    """The hub's API as the server needs it: its version, and the bench's token as alice's."""
+    version = {"X-JupyterHub-Version": jupyterhub_version}
+    if request.path.split("?")[0].endswith("/hub/api/user"):
+        return 200, version, {"kind": "user", "name": USER, "groups": [], "scopes": [f"access:servers!server={USER}/"]}
+    return 200, version, {"version": jupyterhub_version}
+
+
 def measure(images: list[str], runs: int, docker_args: tuple = (), log=print) -> dict:
     """``runs`` starts of each image, taking turns after a first, unmeasured start of each (page cache and
     layers warm); the summary of ``summarise``, with the JupyterHub the stand-in hub says it is."""
-    version = {"X-JupyterHub-Version": jupyterhub_version}
     measured: dict[str, list[dict]] = {image: [] for image in images}
-    with StandInServer(lambda request: (200, version, {"version": jupyterhub_version})) as hub:
+    with StandInServer(hub_api) as hub:
         for image in images:
             one_run(image, f"{hub.url}/hub/api", docker_args=docker_args)
         for index in range(runs):

@@ -265,8 +265,16 @@ def test_start_cpu_is_read_from_the_containers_cgroup_or_the_run_says_it_cannot(
     real_path = start.Path
     monkeypatch.setattr(start, "Path", lambda p: real_path(str(p).replace("/sys/fs/cgroup", str(tmp_path))))
     assert start.cpu_usec("abc") == 1234567
-    with pytest.raises(RuntimeError, match="no cgroup CPU figures found for def"):
+    with pytest.raises(RuntimeError, match=r"no cgroup figures \(cpu.stat or cpuacct.usage\) found for def"):
         start.cpu_usec("def")
+    v1 = tmp_path / "cpuacct" / "docker" / "def" / "cpuacct.usage"
+    v1.parent.mkdir(parents=True)
+    v1.write_text("2000000\n")  # nanoseconds
+    assert start.cpu_usec("def") == 2000
+    memory = tmp_path / "memory" / "docker" / "def" / "memory.stat"
+    memory.parent.mkdir(parents=True)
+    memory.write_text("cache 999\nrss 1\ntotal_rss 104857600\n")
+    assert start.memory_mb("def") == 100.0
 
 
 def test_a_processs_cpu_time_is_read_from_proc():
@@ -312,9 +320,11 @@ def test_the_capacity_table_puts_each_hub_beside_the_other_with_its_failures():
 def test_the_start_table_gives_each_image_its_ratio_to_the_base():
     from bench import start
 
-    runs = {"ours": [{"cpu_s": 1.0, "wall_s": 2.0}], "base": [{"cpu_s": 2.0, "wall_s": 2.5}]}
+    ours = {"cpu_s": 1.0, "wall_s": 2.0, "idle_mb": 80.0, "first_result_s": 1.5, "kernel_mb": 35.0}
+    runs = {"ours": [ours], "base": [{"cpu_s": 2.0, "wall_s": 2.5}]}
     text = "\n".join(report.start_lines(start.summarise(runs, 1)))
-    assert "| `ours` | 1 CPU-s | 2 s | 0.5, 0.8 |" in text and "| `base` | 2 CPU-s | 2.5 s | 1 (the base) |" in text
+    assert "| `ours` | 1 CPU-s | 2 s | 0.5, 0.8 | 80 MB | 1.5 s | 35 MB |" in text
+    assert "| `base` | 2 CPU-s | 2.5 s | 1 (the base) | - | - | - |" in text
 
 
 def test_a_stand_in_server_answers_after_its_start_and_is_gone_once_stopped():
