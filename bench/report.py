@@ -28,9 +28,20 @@ def meta_lines(meta: dict) -> list[str]:
         dry
         + f"Measured {meta.get('date')} on commit `{meta.get('commit', '')[:12]}`"
         + (" (work tree with uncommitted changes)" if meta.get("dirty") else "")
-        + f", {meta.get('host', {}).get('cores')} cores, {meta.get('host', {}).get('memory_gib')} GiB; {params}.",
+        + f", {meta.get('host', {}).get('cores')} cores, {meta.get('host', {}).get('memory_gib')} GiB; {params}."
+        + load_words(meta),
         "",
     ]
+
+
+def load_words(meta: dict) -> str:
+    """The machine's load average (1, 5 and 15 minutes) as the run started and ended, when recorded."""
+    if "load_at_start" not in meta:
+        return ""
+    end = " / ".join(f"{v:g}" for v in meta.get("load_at_end", []))
+    return f" Load average at the start {' / '.join(f'{v:g}' for v in meta['load_at_start'])}" + (
+        f", at the end {end}." if end else "."
+    )
 
 
 def table(title: str, header: list[str], rows: list[list]) -> list[str]:

@@ -183,12 +183,14 @@ def main(argv: list[str] | None = None) -> int:
                    "image": args.image},
         "versions": versions(args.image),
         "dry_run": os.environ.get("BENCH_DRY_RUN") == "1",
+        "load_at_start": [round(v, 2) for v in os.getloadavg()],
     }  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="openhexa-bench-"))
     try:
         parts = run_parts(args, work, logs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    meta["load_at_end"] = [round(v, 2) for v in os.getloadavg()]  # the machine is shared: its load beside the figures
     write_results({"meta": meta, "parts": parts}, args.results, logs)
     log(f"logs in {logs.relative_to(ROOT)}")
     return 0

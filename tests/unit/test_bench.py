@@ -78,8 +78,10 @@ def test_the_markdown_shows_each_part_and_says_which_did_not_finish():
                  "host": {"cores": 2, "memory_gib": 24.0}, "params": {"users": 4}},
         "parts": {"load": load_part(), "auth": {"error": "RuntimeError: the hub did not start"}},
     }  # fmt: skip
+    results["meta"].update(load_at_start=[3.5, 2.0, 1.25], load_at_end=[4.0, 3.0, 2.0])
     text = report.render(results, chart="latest-load.png")
     assert "commit `0123456789ab` (work tree with uncommitted changes)" in text
+    assert "Load average at the start 3.5 / 2 / 1.25, at the end 4 / 3 / 2." in text
     assert "## Load: 4 people at once" in text
     assert "1 x ready: the run's deadline passed" in text
     assert "## auth: did not finish" in text
