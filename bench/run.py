@@ -141,11 +141,13 @@ def with_physical_bound(results: dict) -> None:
 
 
 def keep_logs(folder: Path, destination: Path) -> None:
-    """Copy the hub's and the mock App's logs of a part to the artifacts."""
+    """Copy the hubs' and the mock Apps' logs of a part to the artifacts, in the part's own folders (a part
+    that runs several stacks has a hub.log in each)."""
     for path in folder.rglob("*.log"):
-        if "clone" not in path.parts:
-            destination.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, destination / path.name)
+        relative = path.relative_to(folder)
+        if "clone" not in relative.parts:
+            (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, destination / relative)
 
 
 def write_results(results: dict, folder: Path, logs: Path) -> None:

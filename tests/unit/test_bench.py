@@ -372,3 +372,14 @@ def test_the_load_part_is_set_beside_the_physical_bound_of_its_starts(monkeypatc
     alone = {"load": load_part()}
     run.with_physical_bound(alone)
     assert "physical_bound_s" not in alone["load"]
+
+
+def test_a_parts_logs_keep_their_folders_so_two_stacks_hub_logs_both_survive(tmp_path):
+    work, kept = tmp_path / "work", tmp_path / "kept"
+    for folder, text in (("ours-400/hub", "ours"), ("plain-400/hub", "plain"), ("release/clone", "no")):
+        (work / folder).mkdir(parents=True)
+        (work / folder / "hub.log").write_text(text)
+    run.keep_logs(work, kept)
+    assert (kept / "ours-400/hub/hub.log").read_text() == "ours"
+    assert (kept / "plain-400/hub/hub.log").read_text() == "plain"
+    assert not (kept / "release").exists()
