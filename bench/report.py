@@ -152,6 +152,14 @@ def start_lines(part: dict) -> list[str]:
         ["image", "CPU", "wall", "CPU, wall over the base", "idle memory", "first kernel's result", "its memory"],
         rows,
     )
+    together = [
+        f"`{image}`: the last of {f['count']} answered after {fmt(f['last_wall_s'])}, "
+        f"{fmt(f['cpu_s_median'], 'CPU-s')} a start (median)"
+        for image, f in part.get("at_once", {}).items()
+        if f
+    ]
+    if together:
+        lines += ["", "Started at the same instant: " + "; ".join(together) + "."]
     return [*lines, "", f"The base: `{images[1]}`." if len(images) > 1 else "", ""]
 
 

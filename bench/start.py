@@ -29,6 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from jupyterhub import __version__ as jupyterhub_version
@@ -80,7 +81,9 @@ def answers(url: str) -> bool:
         return False
 
 
-def one_run(image: str, hub_api: str, timeout: float = 60, docker_args: tuple = ()) -> dict:
+def one_run(image: str, hub_api: str, timeout: float = 60, docker_args: tuple = (), kernel: bool = True) -> dict:
+    """One start of ``image``: its figures (see the module's docstring); ``kernel``: the memory and first-kernel
+    figures too."""
     port = free_port()
     env = {
         "JUPYTERHUB_API_TOKEN": "bench-token",
@@ -105,6 +108,8 @@ def one_run(image: str, hub_api: str, timeout: float = 60, docker_args: tuple = 
                 raise RuntimeError(f"{image}: no /api within {timeout}s:\n{(logs.stdout + logs.stderr)[-3000:]}")
             time.sleep(0.02)
         figures = {"cpu_s": round(cpu_usec(container_id) / 1e6, 3), "wall_s": round(time.monotonic() - started, 3)}
+        if not kernel:
+            return figures
         time.sleep(SETTLE)
         figures["idle_mb"] = memory_mb(container_id)
         figures["first_result_s"] = round(first_result(url, timeout), 3)
@@ -192,9 +197,10 @@ def hub_api(request) -> tuple[int, dict, dict]:
     return 200, version, {"version": jupyterhub_version}
 
 
-def measure(images: list[str], runs: int, docker_args: tuple = (), log=print) -> dict:
+def measure(images: list[str], runs: int, docker_args: tuple = (), log=print, at_the_same_time: int = 0) -> dict:
     """``runs`` starts of each image, taking turns after a first, unmeasured start of each (page cache and
-    layers warm); the summary of ``summarise``, with the JupyterHub the stand-in hub says it is."""
+    layers warm), then ``at_the_same_time`` servers of each image at once (``at_once``); the summary of
+    ``summarise``, with ``at_once`` when it ran."""
     measured: dict[str, list[dict]] = {image: [] for image in images}
     with StandInServer(hub_api) as hub:
         for image in images:
@@ -203,23 +209,47 @@ def measure(images: list[str], runs: int, docker_args: tuple = (), log=print) ->
             for image in images if index % 2 == 0 else reversed(images):
                 measured[image].append(one_run(image, f"{hub.url}/hub/api", docker_args=docker_args))
                 log(f"{index + 1:2} {image}: {measured[image][-1]}")
-    return {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **summarise(measured, runs)}
+        together = {image: at_once(image, f"{hub.url}/hub/api", at_the_same_time, docker_args) for image in images}
+    for image, figures in together.items():
+        log(f"{at_the_same_time} at once, {image}: {figures}")
+    result = summarise(measured, runs)
+    if at_the_same_time > 1:
+        result["at_once"] = together
+    return {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **result}
 
 
-def run(image: str, log=print, runs: int = 10) -> dict:
-    """The ``start`` part of ``python -m bench``: ``image`` beside its base, ``runs`` starts each."""
-    return measure(default_images(image), runs, log=log)
+def at_once(image: str, hub_api: str, count: int, docker_args: tuple = ()) -> dict:
+    """``count`` servers of ``image`` started at the same instant: the median CPU of a start, and when the last
+    one answered."""
+    if count < 2:
+        return {}
+    with ThreadPoolExecutor(count) as pool:
+        starts = list(pool.map(lambda _: one_run(image, hub_api, 120, docker_args, kernel=False), range(count)))
+    return {
+        "count": count,
+        "cpu_s_median": round(statistics.median(s["cpu_s"] for s in starts), 3),
+        "last_wall_s": max(s["wall_s"] for s in starts),
+    }
+
+
+def run(image: str, log=print, runs: int = 10, at_the_same_time: int = 4) -> dict:
+    """The ``start`` part of ``python -m bench``: ``image`` beside its base, ``runs`` starts each, then
+    ``at_the_same_time`` of each at once."""
+    return measure(default_images(image), runs, log=log, at_the_same_time=at_the_same_time)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--at-once", type=int, default=4, help="then this many servers of each image at once")
     parser.add_argument("--image", action="append", help="an image to measure (repeat); default: ours and its base")
     parser.add_argument("--out", help="write the JSON here (default: stdout)")
     parser.add_argument("--docker-arg", action="append", default=[], help="an extra `docker run` argument (repeat)")
     options = parser.parse_args(argv)
     images = options.image or default_images()
-    result = measure(images, options.runs, tuple(options.docker_arg), lambda line: print(line, file=sys.stderr))
+    result = measure(
+        images, options.runs, tuple(options.docker_arg), lambda line: print(line, file=sys.stderr), options.at_once
+    )
     text = json.dumps(result, indent=2)
     if options.out:
         Path(options.out).parent.mkdir(parents=True, exist_ok=True)

@@ -327,6 +327,9 @@ def test_the_start_table_gives_each_image_its_ratio_to_the_base():
     text = "\n".join(report.start_lines(start.summarise(runs, 1)))
     assert "| `ours` | 1 CPU-s | 2 s | 0.5, 0.8 | 80 MB | 1.5 s | 35 MB |" in text
     assert "| `base` | 2 CPU-s | 2.5 s | 1 (the base) | - | - | - |" in text
+    together = {**start.summarise(runs, 1), "at_once": {"ours": {"count": 4, "cpu_s_median": 1.5, "last_wall_s": 6.0}}}
+    text = "\n".join(report.start_lines(together))
+    assert "Started at the same instant: `ours`: the last of 4 answered after 6 s, 1.5 CPU-s a start (median)." in text
 
 
 def test_a_stand_in_server_answers_after_its_start_and_is_gone_once_stopped():
