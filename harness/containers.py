@@ -7,6 +7,8 @@ import os
 import threading
 from pathlib import Path
 
+from harness.wait import wait_until
+
 # The single-user image under test (`make build` builds it).
 NOTEBOOK_IMAGE = os.environ.get("NOTEBOOK_IMAGE", "blsq/openhexa-base-notebook:dev")
 # The hub image (production; ``-local`` adds DockerSpawner and the proxy) and the chart's proxy
@@ -68,6 +70,20 @@ class TrackedContainer:
             with contextlib.suppress(Exception):  # already gone
                 container.remove(force=True)
         self.containers.clear()
+
+
+# A container's own HEALTHCHECK command, run every second from its start: healthy as soon as it passes.
+FAST_HEALTHCHECK = {"interval": 1_000_000_000, "start_period": 0}
+
+
+def wait_healthy(container, what: str, timeout: float = 90) -> None:
+    """Wait until Docker reports ``container`` healthy (its HEALTHCHECK passed)."""
+
+    def health():
+        container.reload()
+        return container.attrs["State"].get("Health", {}).get("Status") == "healthy"
+
+    wait_until(health, f"{what}'s healthcheck to pass", timeout)
 
 
 def remove_spawned(client, stack: str):
