@@ -19,8 +19,8 @@ fi
 # PLATFORM: the platform built for (linux/amd64, linux/arm64), by default the host's. Another
 # architecture than the host's runs its build steps under QEMU (Debian's qemu-user-static,
 # registered with binfmt_misc), and its images, offline bases included, have the architecture
-# appended to their tags (openhexa/offline-rootfs:bookworm-arm64, ...:dev-arm64); the host's
-# keep their names.
+# appended to their tags (openhexa/offline-rootfs:bookworm-arm64, ...:dev-arm64), renamed ones too
+# (OFFLINE_ROOTFS=x:y gives x:y-arm64); the host's keep their names.
 HOST_ARCH=$(dpkg --print-architecture 2>/dev/null || docker version --format '{{.Server.Arch}}')
 PLATFORM=${PLATFORM:-linux/$HOST_ARCH}
 ARCH=${PLATFORM#linux/}
@@ -33,10 +33,10 @@ case "$ARCH" in
 esac
 ARCH_SUFFIX=
 [ "$ARCH" = "$HOST_ARCH" ] || ARCH_SUFFIX=-$ARCH
-OFFLINE_ROOTFS=${OFFLINE_ROOTFS:-openhexa/offline-rootfs:bookworm$ARCH_SUFFIX}
-OFFLINE_BASE=${OFFLINE_BASE:-openhexa/offline-docker-stacks:bookworm$ARCH_SUFFIX}
-OFFLINE_HUB_BASE=${OFFLINE_HUB_BASE:-openhexa/offline-k8s-hub:bookworm$ARCH_SUFFIX}
-OFFLINE_PROXY_BASE=${OFFLINE_PROXY_BASE:-openhexa/offline-chp:bookworm$ARCH_SUFFIX}
+OFFLINE_ROOTFS=${OFFLINE_ROOTFS:-openhexa/offline-rootfs:bookworm}$ARCH_SUFFIX
+OFFLINE_BASE=${OFFLINE_BASE:-openhexa/offline-docker-stacks:bookworm}$ARCH_SUFFIX
+OFFLINE_HUB_BASE=${OFFLINE_HUB_BASE:-openhexa/offline-k8s-hub:bookworm}$ARCH_SUFFIX
+OFFLINE_PROXY_BASE=${OFFLINE_PROXY_BASE:-openhexa/offline-chp:bookworm}$ARCH_SUFFIX
 
 # buildkit_build ARGS...: `docker build` with BuildKit, on the host network.
 # Uses buildx when the client has it; otherwise Debian's docker 20.10 client,
