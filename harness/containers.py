@@ -7,7 +7,7 @@ import os
 import threading
 from pathlib import Path
 
-from harness.wait import wait_until
+from harness.wait import SCALE, wait_until
 
 # The single-user image under test (`make build` builds it).
 NOTEBOOK_IMAGE = os.environ.get("NOTEBOOK_IMAGE", "blsq/openhexa-base-notebook:dev")
@@ -44,7 +44,7 @@ class TrackedContainer:
 
     def run_and_wait(self, timeout: float = 120, expect_exit: int | None = 0, **kwargs) -> tuple[int, str]:
         container = self.run_detached(**kwargs)
-        status = container.wait(timeout=timeout)["StatusCode"]
+        status = container.wait(timeout=timeout * SCALE)["StatusCode"]
         logs = container.logs().decode(errors="replace")
         if expect_exit is not None:
             assert status == expect_exit, f"exit {status}, expected {expect_exit}:\n{logs[-3000:]}"
@@ -59,6 +59,7 @@ class TrackedContainer:
 
     def exec_status(self, container, command: list[str], timeout: int = 60, **kwargs) -> tuple[int, str]:
         """Run ``command``, whose failure the caller judges; (exit status, output). Raises on a timeout."""
+        timeout = round(timeout * SCALE)
         result = container.exec_run(["timeout", str(timeout), *command], **kwargs)
         output = result.output.decode(errors="replace")
         if result.exit_code == TIMED_OUT:
