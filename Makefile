@@ -27,6 +27,12 @@ TAG ?= dev
 export IMAGE_PREFIX TAG BASE
 NOTEBOOK_IMAGE ?= $(IMAGE_PREFIX)openhexa-base-notebook:$(TAG)
 export NOTEBOOK_IMAGE
+# PLATFORMS=linux/amd64,linux/arm64: the image builds run once per platform (scripts/build-lib.sh).
+# Another architecture than the host's builds under QEMU; its images' tags end in -<arch>.
+PLATFORMS ?=
+export PLATFORMS
+HOST_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+ARM64_NOTEBOOK_IMAGE := $(IMAGE_PREFIX)openhexa-base-notebook:$(TAG)$(if $(filter arm64,$(HOST_ARCH)),,-arm64)
 # The pinned chart, unpacked by `make chart-pull` (helm): the chart-config tier, the unit tier's
 # chart checks and the release's gate use its own hub configuration when it is there.
 CHART_DIR := $(CURDIR)/.chart/jupyterhub
@@ -39,7 +45,7 @@ endif
 REGISTRY ?= localhost:5000
 export REGISTRY
 
-.PHONY: help setup lock lock-notebook lock-jupyterhub6 lint test tiers test-jupyterhub6 test-unit test-hub test-image test-chart test-e2e browser postgres build build-notebook \
+.PHONY: help setup lock lock-notebook lock-jupyterhub6 lint test tiers test-jupyterhub6 test-unit test-hub test-image test-arm64 test-chart test-e2e browser postgres build build-notebook \
 	build-hub build-proxy chart-pull scan-config up down reliability docker-up docker-down registry-up registry-down release release-gate release-publish bench clean
 
 help: ## list the targets
@@ -140,6 +146,12 @@ test-hub: setup ## the hub tier: real hubs with their proxy and the mock App as 
 test-image: setup docker-up build postgres ## the image tier: testinfra and the Docker SDK against the notebook image, and a release into a throwaway registry
 	$(PY) -m pytest tests/image $(PYTEST_ARGS)
 
+# Not one of the tiers (yet): TESTING.md says which checks and why, and how long they take.
+test-arm64: setup docker-up ## the image tier's essential checks on the arm64 notebook image, under QEMU (builds it)
+	PLATFORMS= PLATFORM=linux/arm64 scripts/build-notebook.sh
+	NOTEBOOK_IMAGE=$(ARM64_NOTEBOOK_IMAGE) WAIT_SCALE=$(if $(filter arm64,$(HOST_ARCH)),1,4) \
+	  $(PY) -m pytest tests/image -m "arm64 and not base_image" $(PYTEST_ARGS)
+
 # Not one of the tiers: production runs the chart's JupyterHub 5.5, and the release gates on
 # that. This keeps the hub ready for JupyterHub 6 (hub/README.md says what moving needs).
 test-jupyterhub6: ## the unit and hub tiers again, on JupyterHub $(JUPYTERHUB6) (.venv-jupyterhub6, requirements-jupyterhub6.lock)
@@ -170,7 +182,7 @@ postgres: ## Debian's PostgreSQL programs (initdb, postgres), for the workspace 
 	  && echo "create_main_cluster = false" | $$sudo tee /etc/postgresql-common/createcluster.d/openhexa-tests.conf >/dev/null \
 	  && scripts/ensure-packages.sh postgresql; }
 
-build: build-notebook build-hub build-proxy ## build the project images, tagged $(IMAGE_PREFIX)...:$(TAG)
+build: build-notebook build-hub build-proxy ## build the project images, tagged $(IMAGE_PREFIX)...:$(TAG) (PLATFORMS=linux/amd64,linux/arm64: each)
 
 build-hub: docker-up ## build $(IMAGE_PREFIX)openhexa-jupyterhub:$(TAG) and its -local variant
 	scripts/build-hub.sh

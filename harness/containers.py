@@ -7,6 +7,8 @@ import os
 import threading
 from pathlib import Path
 
+from harness.wait import SCALE, wait_until
+
 # The single-user image under test (`make build` builds it).
 NOTEBOOK_IMAGE = os.environ.get("NOTEBOOK_IMAGE", "blsq/openhexa-base-notebook:dev")
 # The hub image (production; ``-local`` adds DockerSpawner and the proxy) and the chart's proxy
@@ -42,7 +44,7 @@ class TrackedContainer:
 
     def run_and_wait(self, timeout: float = 120, expect_exit: int | None = 0, **kwargs) -> tuple[int, str]:
         container = self.run_detached(**kwargs)
-        status = container.wait(timeout=timeout)["StatusCode"]
+        status = container.wait(timeout=timeout * SCALE)["StatusCode"]
         logs = container.logs().decode(errors="replace")
         if expect_exit is not None:
             assert status == expect_exit, f"exit {status}, expected {expect_exit}:\n{logs[-3000:]}"
@@ -57,6 +59,7 @@ class TrackedContainer:
 
     def exec_status(self, container, command: list[str], timeout: int = 60, **kwargs) -> tuple[int, str]:
         """Run ``command``, whose failure the caller judges; (exit status, output). Raises on a timeout."""
+        timeout = round(timeout * SCALE)
         result = container.exec_run(["timeout", str(timeout), *command], **kwargs)
         output = result.output.decode(errors="replace")
         if result.exit_code == TIMED_OUT:
@@ -68,6 +71,20 @@ class TrackedContainer:
             with contextlib.suppress(Exception):  # already gone
                 container.remove(force=True)
         self.containers.clear()
+
+
+# A container's own HEALTHCHECK command, run every second from its start: healthy as soon as it passes.
+FAST_HEALTHCHECK = {"interval": 1_000_000_000, "start_period": 0}
+
+
+def wait_healthy(container, what: str, timeout: float = 90) -> None:
+    """Wait until Docker reports ``container`` healthy (its HEALTHCHECK passed)."""
+
+    def health():
+        container.reload()
+        return container.attrs["State"].get("Health", {}).get("Status") == "healthy"
+
+    wait_until(health, f"{what}'s healthcheck to pass", timeout)
 
 
 def remove_spawned(client, stack: str):

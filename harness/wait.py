@@ -1,8 +1,15 @@
-"""Waits: a poll with a deadline, and a message saying what it waited for."""
+"""Waits: a poll with a deadline, and a message saying what it waited for.
+
+WAIT_SCALE (a number, 1 by default) multiplies every deadline: `make test-arm64` sets it where the
+images run under QEMU, whose programs start several times slower.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+
+SCALE = float(os.environ.get("WAIT_SCALE") or 1)
 
 
 class WaitTimeout(AssertionError):
@@ -15,6 +22,7 @@ def wait_until(predicate, what: str, timeout: float = 30.0, interval: float = 0.
     Fails with ``what`` in the message once ``timeout`` seconds have passed.
     Exceptions from ``predicate`` count as "not yet" and the last one is shown.
     """
+    timeout *= SCALE
     deadline = time.monotonic() + timeout
     last_error = None
     while True:

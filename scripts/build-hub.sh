@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/build-lib.sh
 
-image=${IMAGE_PREFIX:-blsq/}openhexa-jupyterhub:${TAG:-dev}
+image=${IMAGE_PREFIX:-blsq/}openhexa-jupyterhub:${TAG:-dev}$ARCH_SUFFIX
 base=$(base_of hub/Dockerfile HUB_BASE_IMAGE offline_hub_base)
 for target in production local; do
   tag=$image

@@ -5,12 +5,38 @@
 # as the `ca_bundle` secret so downloads through an intercepting proxy work
 # without any certificate landing in a layer.
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-OFFLINE_ROOTFS=${OFFLINE_ROOTFS:-openhexa/offline-rootfs:bookworm}
-OFFLINE_BASE=${OFFLINE_BASE:-openhexa/offline-docker-stacks:bookworm}
-OFFLINE_HUB_BASE=${OFFLINE_HUB_BASE:-openhexa/offline-k8s-hub:bookworm}
-OFFLINE_PROXY_BASE=${OFFLINE_PROXY_BASE:-openhexa/offline-chp:bookworm}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# PLATFORMS=linux/amd64,linux/arm64: the script that sources this runs once per platform, each
+# run with PLATFORM set to one of them.
+if [ -n "${PLATFORMS:-}" ] && [ -z "${PLATFORM:-}" ]; then
+  for platform in ${PLATFORMS//,/ }; do
+    PLATFORM=$platform "scripts/${0##*/}" "$@" || exit
+  done
+  exit 0
+fi
+# PLATFORM: the platform built for (linux/amd64, linux/arm64), by default the host's. Another
+# architecture than the host's runs its build steps under QEMU (Debian's qemu-user-static,
+# registered with binfmt_misc), and its images, offline bases included, have the architecture
+# appended to their tags (openhexa/offline-rootfs:bookworm-arm64, ...:dev-arm64), renamed ones too
+# (OFFLINE_ROOTFS=x:y gives x:y-arm64); the host's keep their names.
+HOST_ARCH=$(dpkg --print-architecture 2>/dev/null || docker version --format '{{.Server.Arch}}')
+PLATFORM=${PLATFORM:-linux/$HOST_ARCH}
+ARCH=${PLATFORM#linux/}
+case "$ARCH" in
+  amd64 | arm64) ;;
+  *)
+    echo "PLATFORM=$PLATFORM: use linux/amd64 or linux/arm64" >&2
+    exit 2
+    ;;
+esac
+ARCH_SUFFIX=
+[ "$ARCH" = "$HOST_ARCH" ] || ARCH_SUFFIX=-$ARCH
+OFFLINE_ROOTFS=${OFFLINE_ROOTFS:-openhexa/offline-rootfs:bookworm}$ARCH_SUFFIX
+OFFLINE_BASE=${OFFLINE_BASE:-openhexa/offline-docker-stacks:bookworm}$ARCH_SUFFIX
+OFFLINE_HUB_BASE=${OFFLINE_HUB_BASE:-openhexa/offline-k8s-hub:bookworm}$ARCH_SUFFIX
+OFFLINE_PROXY_BASE=${OFFLINE_PROXY_BASE:-openhexa/offline-chp:bookworm}$ARCH_SUFFIX
 
 # buildkit_build ARGS...: `docker build` with BuildKit, on the host network.
 # Uses buildx when the client has it; otherwise Debian's docker 20.10 client,
@@ -20,6 +46,7 @@ buildkit_build() {
   local options=()
   [ -s "$CA_BUNDLE" ] && options=(--secret "id=ca_bundle,src=$CA_BUNDLE")
   [ "${NO_CACHE:-}" = 1 ] && options+=(--no-cache)
+  [ -z "$ARCH_SUFFIX" ] || options+=(--platform "$PLATFORM")
   if docker buildx version >/dev/null 2>&1; then
     docker buildx build --load --network host "${options[@]}" "$@"
   elif [ -x /usr/bin/docker ]; then
@@ -39,7 +66,8 @@ base_image() {
   local upstream=$1 builder=${2:-offline_notebook_base} choice=${BASE:-auto}
   case "$choice" in
     upstream | auto)
-      if docker image inspect "$upstream" >/dev/null 2>&1 || docker pull -q "$upstream" >/dev/null 2>&1; then
+      if [ "$(docker image inspect --format '{{.Architecture}}' "$upstream" 2>/dev/null)" = "$ARCH" ] \
+        || docker pull -q --platform "$PLATFORM" "$upstream" >/dev/null 2>&1; then
         echo "$upstream"
         return 0
       fi
@@ -55,7 +83,7 @@ base_image() {
       return 1
       ;;
   esac
-  jupyter/offline-base/build-rootfs.sh "$OFFLINE_ROOTFS" >&2
+  jupyter/offline-base/build-rootfs.sh "$OFFLINE_ROOTFS" "$ARCH" >&2
   "$builder"
 }
 

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/build-lib.sh
 
-image=${IMAGE_PREFIX:-blsq/}openhexa-base-notebook:${TAG:-dev}
+image=${IMAGE_PREFIX:-blsq/}openhexa-base-notebook:${TAG:-dev}$ARCH_SUFFIX
 base=$(base_of jupyter/Dockerfile BASE_IMAGE)
 engines=${STORAGE_ENGINES:-}
 if [ -z "$engines" ]; then

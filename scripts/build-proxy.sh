@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/build-lib.sh
 
-image=${IMAGE_PREFIX:-blsq/}openhexa-proxy:${TAG:-dev}
+image=${IMAGE_PREFIX:-blsq/}openhexa-proxy:${TAG:-dev}$ARCH_SUFFIX
 base=$(base_of proxy/Dockerfile PROXY_BASE_IMAGE offline_proxy_base)
 say "building $image on $base"
 buildkit_build --build-arg "PROXY_BASE_IMAGE=$base" --label "org.openhexa.base=$base" -t "$image" -f proxy/Dockerfile .

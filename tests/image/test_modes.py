@@ -3,6 +3,7 @@
 import pytest
 import requests
 
+from harness.kernel import run_cell
 from harness.net import StandInServer, free_port
 from harness.wait import wait_until
 
@@ -17,6 +18,7 @@ def api_answers(url: str):
     return response if response.status_code == 200 else None
 
 
+@pytest.mark.arm64
 def test_notebook_serves_api_with_the_csp(notebook):
     port = free_port()
     notebook.run_detached(
@@ -28,6 +30,16 @@ def test_notebook_serves_api_with_the_csp(notebook):
     assert "version" in response.json()
 
 
+@pytest.mark.arm64
+def test_a_python_cell_runs_with_the_openhexa_packages(notebook):
+    container = notebook.run_detached(entrypoint=["tini", "--"], command=["sleep", "infinity"])
+    code = "import platform, pandas, openhexa.sdk; print(platform.machine(), pandas.DataFrame({'x': [7, 12]}).x.sum())"
+    cell = run_cell(notebook, container, "python3", code)
+    assert cell.ok, cell.error
+    machine = notebook.client.images.get(notebook.image).attrs["Architecture"]
+    assert cell.output.split() == [{"amd64": "x86_64", "arm64": "aarch64"}[machine], "19"]
+
+
 @pytest.fixture
 def hub_api():
     """A stand-in for the hub's /hub/api, which jupyterhub-singleuser checks before serving."""
@@ -36,6 +48,7 @@ def hub_api():
         yield f"{hub.url}/hub/api"
 
 
+@pytest.mark.arm64
 def test_singleuser_with_a_hub_token_runs_jupyterhub_singleuser(notebook, hub_api):
     port = free_port()
     container = notebook.run_detached(
@@ -59,6 +72,7 @@ def test_singleuser_with_a_hub_token_runs_jupyterhub_singleuser(notebook, hub_ap
     assert "jupyterhub-singleuser" in processes, processes
 
 
+@pytest.mark.arm64
 def test_pipeline_runs_a_pipeline_from_a_mounted_folder(notebook, tmp_path):
     folder = tmp_path / "pipeline"
     folder.mkdir()
@@ -86,6 +100,7 @@ def test_pipeline_without_a_pipeline_says_so(notebook):
     assert "no pipeline.py" in logs
 
 
+@pytest.mark.arm64
 def test_an_unknown_mode_exits_64_with_a_message(notebook):
     status, logs = notebook.run_and_wait(command=["serve-everything"], expect_exit=64)
     assert "unknown mode 'serve-everything'" in logs
@@ -99,6 +114,7 @@ def test_singleuser_outside_a_hub_says_what_it_needs(notebook):
     assert "Traceback" not in logs
 
 
+@pytest.mark.arm64
 def test_the_default_command_under_a_hub_is_the_single_user_server(notebook):
     """The hub's spawners run the image's CMD (start-notebook.py): it hands over to jupyterhub-singleuser."""
     status, logs = notebook.run_and_wait(

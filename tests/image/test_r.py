@@ -26,6 +26,7 @@ def database():
         yield workspace
 
 
+@pytest.mark.arm64
 def test_both_images_have_the_r_kernel(stack, which_image):
     container = stack.run_detached(**IDLE)
     specs = json.loads(stack.exec(container, ["jupyter", "kernelspec", "list", "--json"]))["kernelspecs"]
@@ -33,6 +34,7 @@ def test_both_images_have_the_r_kernel(stack, which_image):
     assert specs["ir"]["spec"]["language"] == "R"
 
 
+@pytest.mark.arm64
 def test_an_r_cell_runs(notebook):
     container = notebook.run_detached(**IDLE)
     cell = run_cell(notebook, container, "ir", 'x <- c(7L, 12L); cat(sum(x), R.version$major, "\\n")')

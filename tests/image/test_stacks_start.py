@@ -10,6 +10,7 @@ import pytest
 import requests
 import urllib3
 
+from harness.containers import wait_healthy
 from harness.net import free_port
 from harness.wait import wait_until
 
@@ -167,6 +168,7 @@ def test_root_triplet_runs_as_root_with_home_root_and_no_sudo(stack):
 # -- hooks and logging (Docker Stacks: test_run_hooks, test_logging) ----------------------
 
 
+@pytest.mark.arm64
 def test_hooks_run_once_as_root_and_a_failing_hook_does_not_stop_the_start(as_root):
     container, _ = as_root
     text = logs(container)
@@ -179,6 +181,7 @@ def test_hooks_run_once_as_root_and_a_failing_hook_does_not_stop_the_start(as_ro
     assert "Running as kitten:" in text
 
 
+@pytest.mark.arm64
 def test_the_default_command_runs_every_hook_once_as_the_user(as_user):
     container, _ = as_user
     text = logs(container)
@@ -259,6 +262,7 @@ def test_start_singleuser_py_runs_jupyterhub_singleuser(stack):
     assert "Executing: jupyterhub-singleuser --help" in output
 
 
+@pytest.mark.arm64
 def test_tini_is_pid_1(stack):
     container = stack.run_detached(command=["sleep", "60"])
     comm = stack.exec(container, ["cat", "/proc/1/comm"])
@@ -280,12 +284,20 @@ def test_the_healthcheck_checks_as_upstream_does_or_every_30s_in_openhexa(stack,
     assert check["Interval"] == (3 if which_image == "base" else 30) * 10**9
 
 
+@pytest.mark.arm64
 def test_the_healthcheck_passes_through_a_proxy_setting_as_root_and_user(stack_module, as_root, as_user):
     command = health_command(stack_module)["Test"][1:]
     # As Docker runs it: as the container's user. As root, it reads NB_USER's home; as jovyan,
     # JUPYTER_RUNTIME_DIR, and asks GEN_CERT's HTTPS server. HTTP(S)_PROXY is set in the first.
     for container, _ in (as_root, as_user):
         stack_module.exec(container, command)
+
+
+@pytest.mark.arm64
+def test_docker_sees_the_default_commands_server_healthy(as_user):
+    """The image's own HEALTHCHECK, as Docker runs it: the first check comes one interval after the start."""
+    container, _ = as_user
+    wait_healthy(container, "the default command's server", timeout=120)
 
 
 def test_the_healthcheck_fails_without_a_server(stack):

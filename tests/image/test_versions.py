@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from harness import ROOT
-from harness.containers import HUB_IMAGE, NOTEBOOK_IMAGE, TrackedContainer
+from harness.containers import FAST_HEALTHCHECK, HUB_IMAGE, NOTEBOOK_IMAGE, TrackedContainer, wait_healthy
 from harness.locks import (
     HUB_LOCAL_LOCK,
     HUB_LOCK,
@@ -25,7 +25,6 @@ from harness.locks import (
     pins,
 )
 from harness.net import free_port
-from harness.wait import wait_until
 from release.verify import hub_command, proxy_api_stand_in
 
 HUB_IMAGES = {"production": (HUB_IMAGE, HUB_LOCK), "local": (f"{HUB_IMAGE}-local", HUB_LOCAL_LOCK)}
@@ -170,14 +169,9 @@ def test_the_hub_image_declares_a_healthcheck_the_hub_passes(docker_client, kind
         command, env = hub_command(port, proxy_api.url)
         environment = dict(pair.split("=", 1) for pair in env[1::2])
         environment["HUB_HEALTH_URL"] = f"http://127.0.0.1:{port}/hub/health"
-        fast = {"test": ["CMD", "openhexa-healthcheck"], "interval": 1_000_000_000, "start_period": 0}
+        fast = {"test": ["CMD", "openhexa-healthcheck"], **FAST_HEALTHCHECK}
         try:
             container = tracked.run_detached(command=command, environment=environment, healthcheck=fast)
-
-            def health():
-                container.reload()
-                return container.attrs["State"].get("Health", {}).get("Status") == "healthy"
-
-            wait_until(health, f"{image}'s healthcheck to pass with a hub running", 90)
+            wait_healthy(container, f"{image} with a hub running")
         finally:
             tracked.remove_all()
