@@ -128,10 +128,10 @@ lint: setup ## ruff, ruff format, yamllint, actionlint (workflows), hadolint (Do
 	$(VENV)/bin/hadolint hub/Dockerfile hub/offline-base/Dockerfile jupyter/Dockerfile jupyter/offline-base/Dockerfile proxy/Dockerfile proxy/offline-base/Dockerfile
 	$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
-test: ## every tier: lint, unit, hub, image, chart, end-to-end, then unit and hub on JupyterHub 6 (starts the Docker engine; stops it if it started it)
+test: ## every tier: lint, unit, hub, image, chart, end-to-end, then unit and hub on JupyterHub 6 and the arm64 image's checks (starts the Docker engine; stops it if it started it)
 	rm -rf artifacts/reliability
 	scripts/dockerd.sh start
-	$(MAKE) tiers test-jupyterhub6; status=$$?; scripts/dockerd.sh stop; \
+	$(MAKE) tiers test-jupyterhub6 test-arm64; status=$$?; scripts/dockerd.sh stop; \
 	  $(PY) scripts/reliability_report.py --out artifacts/RELIABILITY.md; exit $$status
 
 tiers: lint test-unit test-hub test-image test-chart test-e2e
@@ -146,8 +146,9 @@ test-hub: setup ## the hub tier: real hubs with their proxy and the mock App as 
 test-image: setup docker-up build postgres ## the image tier: testinfra and the Docker SDK against the notebook image, and a release into a throwaway registry
 	$(PY) -m pytest tests/image $(PYTEST_ARGS)
 
-# Not one of the tiers (yet): TESTING.md says which checks and why, and how long they take.
-test-arm64: setup docker-up ## the image tier's essential checks on the arm64 notebook image, under QEMU (builds it)
+# Not one of the tiers, run by `make test` after them: TESTING.md says which checks and why, and how long they take.
+test-arm64: setup docker-up ## the image tier's essential checks on the arm64 notebook image, under QEMU on another host (builds it)
+	scripts/ensure-qemu.sh arm64
 	PLATFORMS= PLATFORM=linux/arm64 scripts/build-notebook.sh
 	NOTEBOOK_IMAGE=$(ARM64_NOTEBOOK_IMAGE) WAIT_SCALE=$(if $(filter arm64,$(HOST_ARCH)),1,4) \
 	  $(PY) -m pytest tests/image -m "arm64 and not base_image" $(PYTEST_ARGS)
