@@ -27,14 +27,14 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from jupyterhub import __version__ as jupyterhub_version
 
-from harness.net import StandInServer, free_port
+from harness.net import StandInServer, answers_ok, free_port
+from harness.wait import WaitTimeout, wait_until
 
 USER = "alice"
 SETTLE = 2.0  # seconds for a server or a kernel to settle before its memory is read
@@ -73,14 +73,6 @@ def memory_mb(container_id: str) -> float:
     return round(value / 2**20, 1)
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 def one_run(image: str, hub_api: str, timeout: float = 60, docker_args: tuple = (), kernel: bool = True) -> dict:
     """One start of ``image``: its figures (see the module's docstring); ``kernel``: the memory and first-kernel
     figures too."""
@@ -102,11 +94,11 @@ def one_run(image: str, hub_api: str, timeout: float = 60, docker_args: tuple = 
     started = time.monotonic()
     container_id = subprocess.run([*args, image], check=True, capture_output=True, text=True).stdout.strip()
     try:
-        while not answers(url):
-            if time.monotonic() - started > timeout:
-                logs = subprocess.run(["docker", "logs", container_id], capture_output=True, text=True)
-                raise RuntimeError(f"{image}: no /api within {timeout}s:\n{(logs.stdout + logs.stderr)[-3000:]}")
-            time.sleep(0.02)
+        try:
+            wait_until(lambda: answers_ok(url), f"{image}'s /api", timeout, interval=0.02)
+        except WaitTimeout as late:
+            logs = subprocess.run(["docker", "logs", container_id], capture_output=True, text=True)
+            raise RuntimeError(f"{late}:\n{(logs.stdout + logs.stderr)[-3000:]}") from None
         figures = {"cpu_s": round(cpu_usec(container_id) / 1e6, 3), "wall_s": round(time.monotonic() - started, 3)}
         if not kernel:
             return figures
