@@ -33,6 +33,7 @@ import os
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import requests
@@ -104,15 +105,12 @@ def report(journeys: list[Journey], wall: float, hub: dict, app: dict, probe: di
     """One hub at one count: what people got, what it cost the hub, what others waited meanwhile."""
     failures = [j.failure for j in journeys if j.failure]
     waited = waiting_seconds(journeys, wall)
-    reasons: dict[str, int] = {}
-    for failure in failures:
-        reasons[reason_key(failure)] = reasons.get(reason_key(failure), 0) + 1
     return {
         "people": len(journeys),
         "seconds": round(wall, 1),
         "served": sum(1 for j in journeys if "ready" in j.times),
         "failure_count": len(failures),
-        "failures": reasons,
+        "failures": dict(Counter(reason_key(failure) for failure in failures)),
         "time_to_ready": summary([j.times["ready"] for j in journeys if "ready" in j.times], (50, 95)),
         "hub_cpu_seconds": hub.get("cpu_seconds"),
         "hub_cpu_percent_of_one_core": hub.get("cpu_percent_of_one_core"),
@@ -122,7 +120,6 @@ def report(journeys: list[Journey], wall: float, hub: dict, app: dict, probe: di
         "hub_rss_peak_mb": hub.get("vmhwm_mb"),
         "app_cpu_percent_of_one_core": app.get("cpu_percent_of_one_core"),
         "probe": probe,
-        "answers_429": sum(1 for a in answers if a["status"] == 429),
         "spawn_limit": spawn_limit_report(journeys, answers, limits),
     }
 

@@ -307,7 +307,7 @@ def test_the_hubs_capacity_counts_the_served_and_its_cpu_per_person_waiting():
     # 3 people waited 30 s each, the fourth from 2 s to the run's end at 40 s: 128 person-seconds.
     assert part["person_seconds_waiting"] == 128.0
     assert part["hub_cpu_percent_per_waiting_person"] == round(100 * 6.2 / 128, 3)
-    assert (part["served"], part["answers_429"], part["time_to_ready"]["p50"]) == (3, 1, 31.0)
+    assert (part["served"], part["spawn_limit"]["answers_429"], part["time_to_ready"]["p50"]) == (3, 1, 31.0)
 
 
 def test_the_capacity_table_puts_each_hub_beside_the_other_with_its_failures():
