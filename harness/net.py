@@ -66,8 +66,8 @@ def free_ports(count: int) -> list[int]:
     must know its URL is up). A port from the ephemeral range could meanwhile be the source port of any
     outgoing connection, or another bind to 0: then the hub's proxy fails with EADDRINUSE.
     """
-    low = max(1024, ephemeral_ports()[0] - 12000)
     high = ephemeral_ports()[0] - 1
+    low = max(1024, high - 12000)
     ports: list[int] = []
     with contextlib.ExitStack() as held:  # all held at once, so no two are the same
         for _ in range(2000):
